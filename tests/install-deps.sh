@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs, from Debian's packages, what fastsse needs to build, to run its
+# demo and to run its whole test suite (web servers, Nchan for the
+# benchmark, Chromium for the browser test, node for the test clients).
+# Run as root on Debian 12.
+set -e
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: run as root (sudo $0)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+	build-essential autoconf automake libtool pkg-config \
+	libev-dev libmsgpack-dev libfcgi-dev \
+	lighttpd nginx-light libnginx-mod-nchan \
+	apache2 libapache2-mod-fcgid \
+	curl ca-certificates procps psmisc valgrind \
+	chromium fonts-dejavu-core \
+	python3 python3-msgpack php-cli php-msgpack
+# The test clients run on node; Debian 12's nodejs is older than what the
+# machine may already have, so only install it when node is missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	apt-get install -y -q --no-install-recommends nodejs npm
+fi
+# Debian starts the web servers it installs on port 80; the demo and the
+# tests run their own on private ports, so the system ones are not needed.
+for s in lighttpd nginx apache2; do
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		systemctl disable --now "$s" >/dev/null 2>&1 || true
+	else
+		service "$s" stop >/dev/null 2>&1 || true
+	fi
+done
