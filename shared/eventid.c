@@ -1,2 +1,117 @@
-/* placeholder */
-typedef int placeholder_t;
+/*
+ * Event ids "<epoch>-<seq>" (see eventid.h).  Only the canonical form is
+ * accepted when parsing: lower-case base 36 epoch, decimal seq, no sign,
+ * no leading zeros (except a lone "0"), nothing that overflows 64 bits.
+ * So two ids are equal exactly when their strings are, and anything a
+ * browser sends that this broker could not have produced is refused.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "eventid.h"
+
+static const char eventid_digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+static size_t	eventid_put(char *, uint64_t, unsigned int);
+static int	eventid_number(const char *, size_t, unsigned int, uint64_t *);
+
+/* Writes v in the given base at p (room for 64 digits); the length. */
+static size_t
+eventid_put(char *p, uint64_t v, unsigned int base)
+{
+	char	tmp[64];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = eventid_digits[v % base];
+		v /= base;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return (n);
+}
+
+/* Copies the id into buf as snprintf would; returns the full length. */
+size_t
+eventid_format(char *buf, size_t size, uint64_t epoch, uint64_t seq)
+{
+	char	tmp[EVENTID_MAX + 64];
+	size_t	n;
+
+	n = eventid_put(tmp, epoch, 36);
+	tmp[n++] = '-';
+	n += eventid_put(tmp + n, seq, 10);
+	if (size > 0) {
+		memcpy(buf, tmp, n < size ? n : size - 1);
+		buf[n < size ? n : size - 1] = '\0';
+	}
+	return (n);
+}
+
+size_t
+eventid_format_epoch(char *buf, size_t size, uint64_t epoch)
+{
+	char	tmp[64];
+	size_t	n;
+
+	n = eventid_put(tmp, epoch, 36);
+	if (size > 0) {
+		memcpy(buf, tmp, n < size ? n : size - 1);
+		buf[n < size ? n : size - 1] = '\0';
+	}
+	return (n);
+}
+
+/* Parses a canonical unsigned number of s[0..len) in base 10 or 36. */
+static int
+eventid_number(const char *s, size_t len, unsigned int base, uint64_t *out)
+{
+	uint64_t	v = 0;
+	unsigned int	d;
+	size_t		i;
+	char		c;
+
+	if (len == 0 || (len > 1 && s[0] == '0'))
+		return (-1);
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (c >= '0' && c <= '9')
+			d = (unsigned int)(c - '0');
+		else if (base == 36 && c >= 'a' && c <= 'z')
+			d = (unsigned int)(c - 'a') + 10;
+		else
+			return (-1);
+		if (v > (UINT64_MAX - d) / base)
+			return (-1);
+		v = v * base + d;
+	}
+	*out = v;
+	return (0);
+}
+
+int
+eventid_parse(const char *s, size_t len, struct eventid *id)
+{
+	const char	*dash;
+	struct eventid	 tmp;
+
+	if (s == NULL || len == 0 || len >= EVENTID_MAX)
+		return (-1);
+	if ((dash = memchr(s, '-', len)) == NULL)
+		return (-1);
+	if (eventid_number(s, (size_t)(dash - s), 36, &tmp.epoch) == -1)
+		return (-1);
+	if (eventid_number(dash + 1, len - (size_t)(dash - s) - 1, 10,
+	    &tmp.seq) == -1)
+		return (-1);
+	*id = tmp;
+	return (0);
+}
+
+int
+eventid_parse_epoch(const char *s, size_t len, uint64_t *epoch)
+{
+	if (s == NULL || len >= EVENTID_MAX)
+		return (-1);
+	return (eventid_number(s, len, 36, epoch));
+}

@@ -27,6 +27,7 @@
 #define PROTO_HEADER_LEN	4		/* the length prefix */
 #define PROTO_MAX_FRAME		(1024 * 1024)	/* payload bytes, hard limit */
 #define PROTO_MAX_CHANNELS	64		/* per SUBSCRIBE/UNSUBSCRIBE */
+#define PROTO_MAX_DEPTH		16		/* nesting of arrays/maps in data */
 
 /* Roles a client announces in HELLO; a bit set. */
 #define PROTO_ROLE_PUBLISHER	0x1

@@ -19,6 +19,8 @@
 #define VALIDATE_CHANNEL_MAX	255
 #define VALIDATE_TYPE_MAX	255
 
+/* 0 when s[0..len) is valid UTF-8 (no overlong forms, no surrogates,
+   nothing past U+10FFFF), else -1. */
 int	validate_utf8(const char *, size_t);
 /* These return NULL when valid, or a short reason for an error message. */
 const char *validate_channel(const char *, size_t);
