@@ -1,3 +1,618 @@
-/* placeholder */
-int main(void);
-int main(void) { return 0; }
+/*
+ * fastsse: the command-line client of the broker, built on libfastsse.
+ *
+ *	fastsse publish [-s socket] [-e type] channel [data]
+ *	fastsse publish --lines [-s socket] [-e type] channel
+ *	fastsse tail [-s socket] [-i last-id] [-n count] [-v] channel ...
+ *	fastsse stats [-s socket]
+ *
+ * Exit status: 0 done, 1 the broker refused or could not be reached, 2
+ * usage.  Functions here are named cmd_* because fastsse_* belongs to
+ * the library.
+ *
+ * Bounds: one event's data is at most CMD_MAX_DATA bytes (the protocol's
+ * frame limit); a longer stdin or line is refused before sending.  With
+ * --lines at most CMD_WINDOW publishes are in flight: the oldest answer is
+ * taken before another line is sent.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fastsse.h"
+
+#define CMD_MAX_DATA	(1024 * 1024)
+#define CMD_WINDOW	64
+
+#define CMD_OK		0
+#define CMD_ERR		1
+#define CMD_USAGE	2
+
+static const char *cmd_name = "fastsse";
+
+static void
+cmd_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: %s publish [--socket path] [--event type] channel [data]\n"
+	    "       %s publish --lines [--socket path] [--event type] channel\n"
+	    "       %s tail [--socket path] [--last-event-id id] "
+	    "[--count n] [--verbose]\n"
+	    "               channel ...\n"
+	    "       %s stats [--socket path]\n"
+	    "       %s --help | --version\n",
+	    cmd_name, cmd_name, cmd_name, cmd_name, cmd_name);
+}
+
+static int
+cmd_badusage(const char *msg)
+{
+	if (msg != NULL)
+		fprintf(stderr, "%s: %s\n", cmd_name, msg);
+	cmd_usage(stderr);
+	return (CMD_USAGE);
+}
+
+static struct fastsse *
+cmd_connect(const char *socket, int role)
+{
+	struct fastsse	*c;
+	char		 err[512];
+
+	if ((c = fastsse_connect(socket, role, err, sizeof(err))) == NULL)
+		fprintf(stderr, "%s: %s\n", cmd_name, err);
+	return (c);
+}
+
+/* Writes s as a JSON string, quotes included. */
+static void
+cmd_json_string(FILE *f, const char *s)
+{
+	const unsigned char	*p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\r')
+			fputs("\\r", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * Writes data as SSE "data:" lines: one per line of the data, where CR LF,
+ * LF and CR each end a line (as an SSE parser splits them), so a browser
+ * puts back the same text with LF line breaks.
+ */
+static void
+cmd_sse_data(FILE *f, const char *data, size_t len)
+{
+	size_t	i, start = 0;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && data[i] != '\n' && data[i] != '\r')
+			continue;
+		fputs("data: ", f);
+		fwrite(data + start, 1, i - start, f);
+		fputc('\n', f);
+		if (i < len && data[i] == '\r' && i + 1 < len &&
+		    data[i + 1] == '\n')
+			i++;
+		start = i + 1;
+	}
+}
+
+/* Prints one event or reset notice as an SSE event, flushed. */
+static int
+cmd_sse_event(FILE *f, const struct fastsse_event *ev)
+{
+	if (ev->kind == FASTSSE_KIND_EVENT) {
+		fprintf(f, "id: %s\n", ev->id);
+		if (strcmp(ev->type, "message") != 0)
+			fprintf(f, "event: %s\n", ev->type);
+		cmd_sse_data(f, ev->data, ev->data_len);
+	} else {
+		fprintf(f, "id: %s\nevent: reset\ndata: {\"reason\":",
+		    ev->head);
+		cmd_json_string(f, ev->reason);
+		fputs(",\"oldest\":", f);
+		if (ev->oldest != NULL)
+			cmd_json_string(f, ev->oldest);
+		else
+			fputs("null", f);
+		fputs("}\n", f);
+	}
+	fputc('\n', f);
+	if (fflush(f) == EOF || ferror(f))
+		return (-1);
+	return (0);
+}
+
+/*
+ * Reads all of stdin into a new buffer (at most CMD_MAX_DATA bytes) and
+ * drops one final line break, so `echo text | fastsse publish ch` sends
+ * "text".
+ */
+static char *
+cmd_read_stdin(size_t *lenp)
+{
+	char	*data = NULL, *p;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (cap - len < 65536) {
+			if (cap > CMD_MAX_DATA) {
+				fprintf(stderr, "%s: data longer than %d "
+				    "bytes\n", cmd_name, CMD_MAX_DATA);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 65536;
+			if ((p = realloc(data, cap)) == NULL) {
+				fprintf(stderr, "%s: out of memory\n",
+				    cmd_name);
+				goto fail;
+			}
+			data = p;
+		}
+		n = read(STDIN_FILENO, data + len, cap - len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: stdin: %s\n", cmd_name,
+			    strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CMD_MAX_DATA) {
+		fprintf(stderr, "%s: data longer than %d bytes\n", cmd_name,
+		    CMD_MAX_DATA);
+		goto fail;
+	}
+	if (len > 0 && data[len - 1] == '\n') {
+		len--;
+		if (len > 0 && data[len - 1] == '\r')
+			len--;
+	}
+	*lenp = len;
+	return (data);
+
+fail:
+	free(data);
+	return (NULL);
+}
+
+/* Takes the answer to the oldest publish in flight and prints it. */
+static int
+cmd_lines_wait(struct fastsse *c, unsigned long lineno, int *failed)
+{
+	char	id[FASTSSE_ID_MAX];
+
+	if (fastsse_publish_wait(c, id, sizeof(id)) == 0) {
+		printf("%s\n", id);
+		return (0);
+	}
+	if (fastsse_error_code(c) == 0) {
+		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		return (-1);
+	}
+	fprintf(stderr, "%s: line %lu: %s\n", cmd_name, lineno,
+	    fastsse_error(c));
+	*failed = 1;
+	return (0);
+}
+
+/*
+ * A line reader over stdin that can tell whether a line is at hand without
+ * blocking, so that answers are printed as soon as input pauses.  It holds
+ * at most CMD_MAX_DATA + CMD_CHUNK bytes; a longer line is skipped.
+ */
+#define CMD_CHUNK	65536
+struct cmd_lines {
+	char	*buf;
+	size_t	 off, len, cap;
+	int	 eof;
+	int	 skipping;	/* inside a line that was too long */
+};
+
+/* 1: a line is buffered or stdin is at EOF; 0: reading would block. */
+static int
+cmd_lines_ready(struct cmd_lines *r)
+{
+	struct pollfd	pfd;
+
+	if (r->eof || memchr(r->buf + r->off, '\n', r->len - r->off) != NULL)
+		return (1);
+	pfd.fd = STDIN_FILENO;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return (poll(&pfd, 1, 0) != 0);
+}
+
+/*
+ * Returns the next line (without its line break) in *line, *len: 1, or 0
+ * at the end of input, or -1 on a read error.  For a line over
+ * CMD_MAX_DATA bytes it returns 1 with *toolong set and no usable line.
+ */
+static int
+cmd_lines_next(struct cmd_lines *r, char **line, size_t *len, int *toolong)
+{
+	char	*nl, *p;
+	ssize_t	 n;
+
+	*toolong = 0;
+	for (;;) {
+		nl = memchr(r->buf + r->off, '\n', r->len - r->off);
+		if (nl != NULL || (r->eof && r->len > r->off)) {
+			*line = r->buf + r->off;
+			*len = nl != NULL ? (size_t)(nl - *line) :
+			    r->len - r->off;
+			r->off += *len + (nl != NULL);
+			if (*len > 0 && (*line)[*len - 1] == '\r')
+				(*len)--;
+			if (r->skipping || *len > CMD_MAX_DATA) {
+				r->skipping = 0;
+				*toolong = 1;
+			}
+			return (1);
+		}
+		if (r->eof && r->skipping) {
+			r->skipping = 0;
+			*toolong = 1;
+			return (1);
+		}
+		if (r->eof)
+			return (0);
+		if (r->off > 0) {
+			memmove(r->buf, r->buf + r->off, r->len - r->off);
+			r->len -= r->off;
+			r->off = 0;
+		}
+		if (r->len > CMD_MAX_DATA + 1) {
+			r->skipping = 1;	/* drop what we have of it */
+			r->len = 0;
+		}
+		if (r->cap - r->len < CMD_CHUNK) {
+			if ((p = realloc(r->buf, r->len + CMD_CHUNK)) == NULL)
+				return (-1);
+			r->buf = p;
+			r->cap = r->len + CMD_CHUNK;
+		}
+		n = read(STDIN_FILENO, r->buf + r->len, r->cap - r->len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (n == 0)
+			r->eof = 1;
+		r->len += (size_t)n;
+	}
+}
+
+/*
+ * Publishes each line of stdin as one event over one connection, keeping
+ * up to CMD_WINDOW requests in flight, and prints the ids in line order;
+ * when input pauses, every answer due is printed before reading on.  A
+ * refused line is reported on stderr (and makes the exit status 1) without
+ * stopping the others.
+ */
+static int
+cmd_publish_lines(struct fastsse *c, const char *channel, const char *type)
+{
+	struct cmd_lines r;
+	unsigned long	 ring[CMD_WINDOW], lineno = 0;
+	size_t		 head = 0, count = 0, len;
+	char		*line;
+	int		 failed = 0, toolong, n, rv = CMD_ERR;
+
+	memset(&r, 0, sizeof(r));
+	for (;;) {
+		while (count > 0 && (count == CMD_WINDOW ||
+		    !cmd_lines_ready(&r))) {
+			if (fflush(stdout) == EOF)
+				goto out;
+			if (cmd_lines_wait(c, ring[head], &failed) == -1)
+				goto out;
+			head = (head + 1) % CMD_WINDOW;
+			count--;
+		}
+		if (fflush(stdout) == EOF)
+			goto out;
+		if ((n = cmd_lines_next(&r, &line, &len, &toolong)) == -1) {
+			fprintf(stderr, "%s: stdin: %s\n", cmd_name,
+			    strerror(errno));
+			goto out;
+		}
+		if (toolong) {
+			fprintf(stderr, "%s: line %lu: longer than %d bytes\n",
+			    cmd_name, ++lineno, CMD_MAX_DATA);
+			failed = 1;
+			continue;
+		}
+		if (n == 0)
+			break;
+		lineno++;
+		if (fastsse_publish_send(c, channel, type, line, len) == -1) {
+			fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+			goto out;
+		}
+		ring[(head + count) % CMD_WINDOW] = lineno;
+		count++;
+	}
+	while (count > 0) {
+		if (cmd_lines_wait(c, ring[head], &failed) == -1)
+			goto out;
+		head = (head + 1) % CMD_WINDOW;
+		count--;
+	}
+	rv = failed ? CMD_ERR : CMD_OK;
+out:
+	free(r.buf);
+	if (fflush(stdout) == EOF)
+		rv = CMD_ERR;
+	return (rv);
+}
+
+static int
+cmd_publish(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "lines", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct fastsse	*c = NULL;
+	const char	*socket = NULL, *type = NULL, *channel;
+	char		*data = NULL, id[FASTSSE_ID_MAX];
+	size_t		 len;
+	int		 ch, lines = 0, rv = CMD_ERR;
+
+	while ((ch = getopt_long(argc, argv, "s:e:lh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			socket = optarg;
+			break;
+		case 'e':
+			type = optarg;
+			break;
+		case 'l':
+			lines = 1;
+			break;
+		case 'h':
+			cmd_usage(stdout);
+			return (CMD_OK);
+		default:
+			return (cmd_badusage(NULL));
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 2 || (lines && argc != 1))
+		return (cmd_badusage("publish takes a channel and, without "
+		    "--lines, optional data"));
+	channel = argv[0];
+
+	if (!lines) {
+		if (argc == 2 && strcmp(argv[1], "-") != 0) {
+			len = strlen(argv[1]);
+			if (len > CMD_MAX_DATA) {
+				fprintf(stderr, "%s: data longer than %d "
+				    "bytes\n", cmd_name, CMD_MAX_DATA);
+				return (CMD_ERR);
+			}
+			if ((data = strdup(argv[1])) == NULL) {
+				fprintf(stderr, "%s: out of memory\n",
+				    cmd_name);
+				return (CMD_ERR);
+			}
+		} else if ((data = cmd_read_stdin(&len)) == NULL)
+			return (CMD_ERR);
+	}
+
+	if ((c = cmd_connect(socket, FASTSSE_ROLE_PUBLISHER)) == NULL)
+		goto out;
+	if (lines) {
+		rv = cmd_publish_lines(c, channel, type);
+		goto out;
+	}
+	if (fastsse_publish(c, channel, type, data, len, id,
+	    sizeof(id)) == -1) {
+		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		goto out;
+	}
+	printf("%s\n", id);
+	rv = fflush(stdout) == EOF ? CMD_ERR : CMD_OK;
+out:
+	fastsse_close(c);
+	free(data);
+	return (rv);
+}
+
+static int
+cmd_tail(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "last-event-id", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct fastsse		*c = NULL;
+	struct fastsse_event	 ev;
+	const char		*socket = NULL, *last_id = NULL;
+	unsigned long		 count = 0, seen = 0;
+	char			*end;
+	int			 ch, verbose = 0, rv = CMD_ERR;
+
+	while ((ch = getopt_long(argc, argv, "s:i:n:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			socket = optarg;
+			break;
+		case 'i':
+			last_id = optarg;
+			break;
+		case 'n':
+			errno = 0;
+			count = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || *optarg == '\0' ||
+			    *optarg == '-' || count == 0)
+				return (cmd_badusage("--count takes a "
+				    "positive number"));
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			cmd_usage(stdout);
+			return (CMD_OK);
+		default:
+			return (cmd_badusage(NULL));
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 64)
+		return (cmd_badusage("tail takes 1 to 64 channels"));
+
+	if ((c = cmd_connect(socket, FASTSSE_ROLE_SUBSCRIBER)) == NULL)
+		goto out;
+	if (fastsse_subscribe(c, (const char *const *)argv, (size_t)argc,
+	    last_id) == -1) {
+		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		goto out;
+	}
+	for (;;) {
+		if (fastsse_read_event(c, &ev, -1) != 1) {
+			fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+			goto out;
+		}
+		if (ev.kind == FASTSSE_KIND_SUBSCRIBED) {
+			if (verbose)
+				fprintf(stderr, "%s: subscribed at %s, %llu "
+				    "to replay\n", cmd_name, ev.head,
+				    ev.nreplay);
+			continue;
+		}
+		if (cmd_sse_event(stdout, &ev) == -1) {
+			fprintf(stderr, "%s: stdout: %s\n", cmd_name,
+			    strerror(errno));
+			goto out;
+		}
+		if (count != 0 && ++seen == count)
+			break;
+	}
+	rv = CMD_OK;
+out:
+	fastsse_close(c);
+	return (rv);
+}
+
+/* Prints one counter as a member of the JSON object. */
+static int
+cmd_stats_cb(const char *name, unsigned long long value, void *arg)
+{
+	int	*first = arg;
+
+	if (!*first)
+		fputc(',', stdout);
+	*first = 0;
+	cmd_json_string(stdout, name);
+	printf(":%llu", value);
+	return (0);
+}
+
+static int
+cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct fastsse	*c;
+	const char	*socket = NULL;
+	int		 ch, first = 1, rv = CMD_ERR;
+
+	while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			socket = optarg;
+			break;
+		case 'h':
+			cmd_usage(stdout);
+			return (CMD_OK);
+		default:
+			return (cmd_badusage(NULL));
+		}
+	}
+	if (optind != argc)
+		return (cmd_badusage("stats takes no arguments"));
+	if ((c = cmd_connect(socket, FASTSSE_ROLE_PUBLISHER)) == NULL)
+		return (CMD_ERR);
+	fputc('{', stdout);
+	if (fastsse_stats(c, cmd_stats_cb, &first) == -1) {
+		fputc('\n', stdout);
+		fflush(stdout);
+		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		goto out;
+	}
+	fputs("}\n", stdout);
+	rv = fflush(stdout) == EOF ? CMD_ERR : CMD_OK;
+out:
+	fastsse_close(c);
+	return (rv);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*cmd;
+
+	if (argc < 2)
+		return (cmd_badusage(NULL));
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		cmd_usage(stdout);
+		return (CMD_OK);
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("%s %s\n", cmd_name, PACKAGE_VERSION);
+		return (CMD_OK);
+	}
+	/* Subcommands parse their own options, from argv[1] on. */
+	if (strcmp(cmd, "publish") == 0)
+		return (cmd_publish(argc - 1, argv + 1));
+	if (strcmp(cmd, "tail") == 0)
+		return (cmd_tail(argc - 1, argv + 1));
+	if (strcmp(cmd, "stats") == 0)
+		return (cmd_stats(argc - 1, argv + 1));
+	fprintf(stderr, "%s: unknown command: %s\n", cmd_name, cmd);
+	cmd_usage(stderr);
+	return (CMD_USAGE);
+}
