@@ -1,0 +1,53 @@
+/*
+ * Events.  Each event is one allocation holding its whole EVENT frame, so
+ * a publish costs one malloc and one copy however many subscribers get it;
+ * the frame bytes are written to sockets straight from here.  An event
+ * lives while the history or an output queue holds a reference.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "eventid.h"
+#include "proto.h"
+
+/*
+ * Makes an event with one reference for the caller: encodes the frame in
+ * scratch (a buffer the caller keeps, so it grows once) and copies it into
+ * the event.  type must already be the final type ("message" when none).
+ * Returns NULL when the frame is over PROTO_MAX_FRAME or memory runs out.
+ */
+struct event *
+event_new(struct buf *scratch, uint64_t epoch, uint64_t seq, double now,
+    const char *channel, size_t channellen, const char *type, size_t typelen,
+    const char *data, size_t datalen)
+{
+	struct event	*ev;
+	char		 id[EVENTID_MAX];
+	size_t		 idlen;
+
+	idlen = eventid_format(id, sizeof(id), epoch, seq);
+	buf_reset(scratch);
+	if (proto_encode_event(scratch, channel, channellen, id, idlen,
+	    type, typelen, data, datalen) == -1)
+		return (NULL);
+	if ((ev = malloc(sizeof(*ev) + buf_used(scratch))) == NULL)
+		return (NULL);
+	ev->channel = NULL;
+	ev->time = now;
+	ev->seq = seq;
+	ev->refcnt = 1;
+	ev->len = (uint32_t)buf_used(scratch);
+	memcpy(ev->frame, buf_head(scratch), ev->len);
+	return (ev);
+}
+
+/* Drops one reference; the last one frees the event. */
+void
+event_unref(struct event *ev)
+{
+	if (--ev->refcnt == 0)
+		free(ev);
+}

@@ -1,0 +1,37 @@
+/*
+ * The broker's counters and the STATS_REPLY built from them.
+ */
+#ifndef STATS_H
+#define STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct history;
+
+struct stats {
+	uint64_t	connections;		/* open now */
+	uint64_t	connections_total;	/* accepted since start */
+	uint64_t	subscribers;		/* (connection, channel) pairs now */
+	uint64_t	events_published;
+	uint64_t	events_delivered;	/* queued to subscribers, live or replay */
+	uint64_t	publish_errors;		/* PUBLISH answered with ERROR */
+	uint64_t	replays;		/* SUBSCRIBE with a last id honoured */
+	uint64_t	replayed_events;
+	uint64_t	resets;
+	uint64_t	slow_consumer_drops;
+	uint64_t	protocol_errors;	/* connections closed for bad input */
+	uint64_t	accept_errors;		/* incl. EMFILE, connection refused */
+	uint64_t	output_bytes;		/* queued now, all connections */
+	uint64_t	max_memory;
+	uint64_t	max_output_buffer;
+	uint64_t	max_event_size;
+	double		start;			/* when the broker started */
+};
+
+int	stats_reply(struct buf *, uint64_t, const struct stats *,
+	    const struct history *, double);
+
+#endif

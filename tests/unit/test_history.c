@@ -1,0 +1,383 @@
+/*
+ * broker/history.c and channel.c: ids, pruning by count, age and memory,
+ * channel lifetime and floors, replay from every cursor, reset cases.
+ * Time is injected; no sockets.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channel.h"
+#include "event.h"
+#include "eventid.h"
+#include "history.h"
+#include "proto.h"
+#include "tap.h"
+
+#define EPOCH	1234567890123ULL
+
+static struct history_limits	 lim_default = { 1200, 1000, 256 << 20 };
+
+/* Publishes one event "d<seq>" on the named channel at time now. */
+static struct event *
+pub(struct history *h, const char *name, double now)
+{
+	struct channel	*ch;
+	struct event	*ev;
+	char		 data[32];
+
+	ch = history_channel(h, name, strlen(name));
+	if (ch == NULL)
+		return (NULL);
+	snprintf(data, sizeof(data), "d%llu", (unsigned long long)h->seq + 1);
+	ev = history_publish(h, ch, "message", 7, data, strlen(data), now);
+	if (ev == NULL) {
+		history_release(h, ch);
+		return (NULL);
+	}
+	history_trim(h, ch, now);
+	return (ev);
+}
+
+static uint64_t
+seq_of(struct history *h, const char *name, size_t i)
+{
+	struct channel	*ch = channel_find(&h->channels, name, strlen(name));
+
+	return (ch != NULL && i < ch->rcount ? channel_at(ch, i)->seq : 0);
+}
+
+static void
+test_ids(void)
+{
+	struct history	 h;
+	struct event	*ev;
+	struct proto_msg msg;
+	struct eventid	 id;
+	char		 err[128], s[EVENTID_MAX];
+	size_t		 used;
+	uint64_t	 last = 0;
+	int		 i, good = 1;
+
+	history_init(&h, EPOCH, &lim_default);
+	for (i = 0; i < 100; i++) {
+		ev = pub(&h, i % 2 ? "odd" : "even", 1.0);
+		if (ev == NULL || ev->seq <= last)
+			good = 0;
+		last = ev->seq;
+	}
+	ok(good, "100 seqs strictly increasing across channels");
+	is_int(h.seq, 100, "last seq is 100");
+	is_int(h.nevents, 100, "100 events held");
+	is_int(h.channels.count, 2, "two channels");
+
+	ev = channel_at(channel_find(&h.channels, "odd", 3), 0);
+	is_int(proto_decode(ev->frame, ev->len, 0, &msg, &used, err,
+	    sizeof(err)), PROTO_OK, "stored frame decodes");
+	is_int(used, ev->len, "frame is exactly one frame");
+	is_int(msg.type, PROTO_EVENT, "it is an EVENT");
+	tap_is_mem(msg.u.event.channel.ptr, msg.u.event.channel.len, "odd", 3,
+	    "channel");
+	ok(eventid_parse(msg.u.event.id.ptr, msg.u.event.id.len, &id) == 0 &&
+	    id.epoch == EPOCH && id.seq == 2, "id is <epoch>-2");
+	tap_is_mem(msg.u.event.type.ptr, msg.u.event.type.len, "message", 7,
+	    "type");
+	tap_is_mem(msg.u.event.data.ptr, msg.u.event.data.len, "d2", 2, "data");
+	proto_msg_free(&msg);
+
+	history_format_id(&h, 0, s, sizeof(s));
+	ok(eventid_parse(s, strlen(s), &id) == 0 && id.epoch == EPOCH &&
+	    id.seq == 0, "head id before any event is <epoch>-0");
+	history_free(&h);
+}
+
+static void
+test_count(void)
+{
+	struct history		 h;
+	struct history_limits	 lim = { 1200, 3, 256 << 20 };
+	struct channel		*a;
+	int			 i;
+
+	history_init(&h, EPOCH, &lim);
+	for (i = 0; i < 5; i++)
+		pub(&h, "a", 1.0);
+	pub(&h, "b", 1.0);
+	a = channel_find(&h.channels, "a", 1);
+	is_int(a->rcount, 3, "count: channel keeps 3 of 5");
+	is_int(seq_of(&h, "a", 0), 3, "count: oldest kept is seq 3");
+	is_int(a->floor, 2, "count: floor is the last seq lost");
+	is_int(h.evict_count, 2, "count: 2 counted evictions");
+	is_int(h.evictions, 2, "count: total evictions");
+	is_int(h.nevents, 4, "count: 4 events held in all");
+	is_int(channel_find(&h.channels, "b", 1)->floor, 0,
+	    "count: other channel untouched");
+	history_free(&h);
+
+	/* max_events 0: no history at all, yet the channel's floor moves. */
+	lim.max_events = 0;
+	history_init(&h, EPOCH, &lim);
+	pub(&h, "a", 1.0);
+	is_int(h.nevents, 0, "count 0: nothing kept");
+	is_int(h.channels.count, 0, "count 0: idle channel freed");
+	is_int(h.freed_floor, 1, "count 0: freed floor remembered");
+	history_free(&h);
+}
+
+static void
+test_age(void)
+{
+	struct history		 h;
+	struct history_limits	 lim = { 10, 1000, 256 << 20 };
+	struct sub_list		 subs;
+	struct channel		*ch;
+	int			 dummy;
+
+	TAILQ_INIT(&subs);
+	history_init(&h, EPOCH, &lim);
+	pub(&h, "a", 0);
+	pub(&h, "b", 5);
+	pub(&h, "a", 9);
+	is_int(h.nevents, 3, "age: all young");
+	ch = history_channel(&h, "b", 1);
+	channel_subscribe(ch, (struct conn *)&dummy, &subs);
+	pub(&h, "a", 12);	/* cutoff 2: seq 1 goes */
+	is_int(h.nevents, 3, "age: publish pruned the expired");
+	is_int(seq_of(&h, "a", 0), 3, "age: oldest of a is seq 3");
+	is_int(h.evict_age, 1, "age: counted");
+	history_expire(&h, 15);	/* cutoff 5: seq 2 (t=5) goes, inclusive */
+	is_int(h.nevents, 2, "age: timer pruned t <= now - max_age");
+	ch = channel_find(&h.channels, "b", 1);
+	ok(ch != NULL && ch->rcount == 0 && ch->floor == 2,
+	    "age: subscribed channel kept, empty, floor 2");
+	history_expire(&h, 100);
+	is_int(h.nevents, 0, "age: everything expired");
+	is_int(h.channels.count, 1, "age: only the subscribed channel left");
+	is_int(h.freed_floor, 4, "age: freed floor from channel a");
+	channel_unsubscribe(TAILQ_FIRST(&subs), &subs);
+	history_release(&h, ch);
+	is_int(h.channels.count, 0, "age: unsubscribed idle channel freed");
+	is_int(h.evictions, 4, "age: 4 evictions");
+	history_free(&h);
+}
+
+static void
+test_memory(void)
+{
+	struct history		 h;
+	struct history_limits	 lim = { 1200, 1000, 0 };
+	struct event		*ev;
+	size_t			 one;
+	int			 i;
+
+	history_init(&h, EPOCH, &lim);
+	ev = pub(&h, "x", 1);	/* alone over the bound: dropped at trim */
+	is_int(h.nevents, 0, "memory: event over the cap not kept");
+	is_int(h.evict_memory, 1, "memory: counted");
+	history_free(&h);
+
+	history_init(&h, EPOCH, &lim_default);
+	ev = pub(&h, "a", 1);
+	one = event_size(ev);
+	history_free(&h);
+
+	lim.max_memory = 3 * one;
+	history_init(&h, EPOCH, &lim);
+	for (i = 0; i < 3; i++) {
+		pub(&h, "a", 1);
+		pub(&h, "b", 1);
+	}
+	is_int(h.nevents, 3, "memory: 3 events fit");
+	ok(h.nbytes <= lim.max_memory, "memory: bytes within the cap");
+	is_int(h.nbytes, 3 * one, "memory: bytes counted");
+	is_int(h.evict_memory, 3, "memory: 3 evicted");
+	is_int(seq_of(&h, "b", 0), 4, "memory: globally oldest went first");
+	is_int(seq_of(&h, "a", 0), 5, "memory: a keeps seq 5");
+	is_int(channel_find(&h.channels, "a", 1)->floor, 3, "memory: a floor 3");
+	is_int(channel_find(&h.channels, "b", 1)->floor, 2, "memory: b floor 2");
+	for (i = 0; i < 3; i++)
+		pub(&h, "c", 2);
+	is_int(h.channels.count, 1, "memory: emptied channels freed");
+	is_int(h.freed_floor, 6, "memory: freed floor is the max");
+	history_free(&h);
+}
+
+/* Replay collection. */
+struct collect {
+	uint64_t	 seqs[4096];
+	size_t		 n;
+};
+
+static void
+collect_cb(struct event *ev, void *arg)
+{
+	struct collect	*c = arg;
+
+	if (c->n < 4096)
+		c->seqs[c->n++] = ev->seq;
+}
+
+/* What a replay must give: every held seq > after on those channels. */
+static size_t
+brute(struct history *h, struct channel **chs, size_t n, uint64_t after,
+    uint64_t *out)
+{
+	struct event	*ev;
+	size_t		 i, k = 0;
+
+	TAILQ_FOREACH(ev, &h->fifo, entry) {
+		if (ev->seq <= after)
+			continue;
+		for (i = 0; i < n; i++)
+			if (ev->channel == chs[i])
+				out[k++] = ev->seq;
+	}
+	return (k);
+}
+
+static void
+test_replay(void)
+{
+	static const char *names[] = { "r0", "r1", "r2", "r3" };
+	struct history		 h;
+	struct history_limits	 lim = { 1200, 40, 256 << 20 };
+	struct channel		*chs[4];
+	struct sub_list		 subs;
+	struct collect		 c;
+	uint64_t		 want[4096], s, flr, after;
+	char			 id[EVENTID_MAX];
+	size_t			 n, i, k, nw, idlen, sets = 0;
+	int			 dummy, r, mask, bad_replay = 0, bad_cursor = 0;
+
+	TAILQ_INIT(&subs);
+	history_init(&h, EPOCH, &lim);
+	srandom(42);
+	for (i = 0; i < 4; i++) {
+		chs[i] = history_channel(&h, names[i], 2);
+		channel_subscribe(chs[i], (struct conn *)&dummy, &subs);
+	}
+	/* Skewed rates so that channels prune at different points. */
+	for (i = 0; i < 300; i++) {
+		r = random() % 10;
+		pub(&h, names[r < 5 ? 0 : r < 8 ? 1 : r < 9 ? 2 : 3], 1);
+	}
+	ok(h.evict_count > 0, "replay: some events were pruned");
+
+	for (mask = 1; mask < 16; mask++) {
+		struct channel	*set[4];
+
+		n = 0;
+		for (i = 0; i < 4; i++)
+			if (mask & (1 << i))
+				set[n++] = chs[i];
+		for (s = 0; s <= h.seq; s++) {
+			idlen = history_format_id(&h, s, id, sizeof(id));
+			flr = 0;
+			for (i = 0; i < n; i++)
+				if (set[i]->floor > flr)
+					flr = set[i]->floor;
+			r = history_cursor(&h, id, idlen, set, n, &after);
+			if ((s >= flr) != (r == HISTORY_OK))
+				bad_cursor++;
+			if (r != HISTORY_OK) {
+				if (r != HISTORY_PRUNED)
+					bad_cursor++;
+				continue;
+			}
+			c.n = 0;
+			k = history_replay(&h, set, n, after, collect_cb, &c);
+			nw = brute(&h, set, n, s, want);
+			if (k != nw || c.n != nw ||
+			    memcmp(c.seqs, want, nw * sizeof(*want)) != 0)
+				bad_replay++;
+			sets++;
+		}
+	}
+	ok(sets > 300, "replay: %zu honoured cursors checked", sets);
+	is_int(bad_cursor, 0, "replay: cursor accepted iff seq >= every floor");
+	is_int(bad_replay, 0, "replay: merged lists exact for every cursor");
+
+	c.n = 0;
+	is_int(history_replay(&h, chs, 4, h.seq, collect_cb, &c), 0,
+	    "replay: nothing after the head");
+
+	while (!TAILQ_EMPTY(&subs))
+		channel_unsubscribe(TAILQ_FIRST(&subs), &subs);
+	history_free(&h);
+}
+
+static void
+test_reset(void)
+{
+	struct history		 h;
+	struct history_limits	 lim = { 1200, 2, 256 << 20 };
+	struct channel		*ch[2];
+	uint64_t		 after;
+	char			 id[EVENTID_MAX];
+	size_t			 idlen;
+	int			 i;
+
+	history_init(&h, EPOCH, &lim);
+	for (i = 0; i < 4; i++)
+		pub(&h, "p", 1);	/* keeps 3, 4; floor 2 */
+	pub(&h, "q", 1);		/* 5 */
+	ch[0] = history_channel(&h, "p", 1);
+	ch[1] = history_channel(&h, "q", 1);
+
+	idlen = history_format_id(&h, 2, id, sizeof(id));
+	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_OK,
+	    "reset: seq == floor is fine");
+	is_int(after, 2, "reset: after is the id's seq");
+	idlen = history_format_id(&h, 1, id, sizeof(id));
+	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_PRUNED,
+	    "reset: seq below a floor is pruned");
+	is_int(history_cursor(&h, id, idlen, ch + 1, 1, &after), HISTORY_OK,
+	    "reset: the other channel alone is fine");
+	is_int(history_oldest(&h, ch, 2), 3, "reset: oldest held is 3");
+	is_int(history_oldest(&h, ch + 1, 1), 5, "reset: oldest of q is 5");
+
+	idlen = history_format_id(&h, 6, id, sizeof(id));
+	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_MALFORMED,
+	    "reset: id ahead of the head is malformed");
+	idlen = eventid_format(id, sizeof(id), EPOCH + 1, 1);
+	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_EPOCH,
+	    "reset: other epoch");
+	is_int(history_cursor(&h, "garbage", 7, ch, 2, &after),
+	    HISTORY_MALFORMED, "reset: garbage is malformed");
+	is_int(history_cursor(&h, "", 0, ch, 2, &after), HISTORY_MALFORMED,
+	    "reset: empty id is malformed");
+	is_str(history_cursor_reason(HISTORY_PRUNED), "pruned", "reason name");
+
+	/* A freed channel makes every new channel start at its floor. */
+	lim.max_age = 10;
+	h.lim = lim;
+	history_expire(&h, 100);
+	is_int(h.channels.count, 0, "reset: all channels freed");
+	is_int(h.freed_floor, 5, "reset: freed floor is 5");
+	ch[0] = history_channel(&h, "new", 3);
+	is_int(ch[0]->floor, 5, "reset: new channel starts at the freed floor");
+	idlen = history_format_id(&h, 4, id, sizeof(id));
+	is_int(history_cursor(&h, id, idlen, ch, 1, &after), HISTORY_PRUNED,
+	    "reset: older cursor on a new channel is pruned");
+	is_int(history_oldest(&h, ch, 1), 0, "reset: no oldest on empty");
+	idlen = history_format_id(&h, 5, id, sizeof(id));
+	is_int(history_cursor(&h, id, idlen, ch, 1, &after), HISTORY_OK,
+	    "reset: head cursor on a new channel is fine");
+	history_release(&h, ch[0]);
+	history_free(&h);
+}
+
+int
+main(void)
+{
+	test_ids();
+	test_count();
+	test_age();
+	test_memory();
+	test_replay();
+	test_reset();
+	tap_done();
+	return (tap_exit_status());
+}
