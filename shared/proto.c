@@ -233,11 +233,11 @@ proto_check_field(const struct proto_layout *l, size_t i,
 
 	switch (l->fields[i]) {
 	case PROTO_F_REF:
-		if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 		    o->via.u64 == 0)
 			return (proto_err(err, errlen,
 			    "%s: ref must be a positive integer", l->name));
-		/* FALLTHROUGH */
+		return (0);
 	case PROTO_F_REF0:
 	case PROTO_F_UINT:
 		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -437,7 +437,8 @@ proto_decode(const void *buf, size_t len, size_t max_frame,
 	}
 	a = top->via.array.ptr;
 	if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		proto_err(err, errlen, "message type is not a number");
+		proto_err(err, errlen,
+		    "message type must be a non-negative integer");
 		goto bad;
 	}
 	if (a[0].via.u64 > INT32_MAX ||
