@@ -22,8 +22,7 @@
 
 /* Kinds of array element a message layout may ask for. */
 #define PROTO_F_UINT	'u'	/* non-negative integer */
-#define PROTO_F_REF	'r'	/* request reference, >= 1 */
-#define PROTO_F_REF0	'R'	/* request reference, 0 allowed */
+#define PROTO_F_REF	'r'	/* request reference */
 #define PROTO_F_STR	's'	/* string */
 #define PROTO_F_STRNIL	'S'	/* string or nil */
 #define PROTO_F_ANY	'a'	/* any object */
@@ -41,7 +40,7 @@ struct proto_layout {
 static const struct proto_layout proto_layouts[] = {
 	{ PROTO_HELLO, "HELLO", "uu", { "version", "role" } },
 	{ PROTO_WELCOME, "WELCOME", "us", { "version", "epoch" } },
-	{ PROTO_ERROR, "ERROR", "Rus", { "ref", "code", "message" } },
+	{ PROTO_ERROR, "ERROR", "rus", { "ref", "code", "message" } },
 	{ PROTO_PING, "PING", "r", { "ref" } },
 	{ PROTO_PONG, "PONG", "r", { "ref" } },
 	{ PROTO_PUBLISH, "PUBLISH", "rsSa",
@@ -232,13 +231,7 @@ proto_check_field(const struct proto_layout *l, size_t i,
 	uint32_t		 j;
 
 	switch (l->fields[i]) {
-	case PROTO_F_REF:
-		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    o->via.u64 == 0)
-			return (proto_err(err, errlen,
-			    "%s: ref must be a positive integer", l->name));
-		return (0);
-	case PROTO_F_REF0:
+	case PROTO_F_REF:	/* 0 is allowed: it just matches no request */
 	case PROTO_F_UINT:
 		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return (proto_err(err, errlen,

@@ -37,7 +37,10 @@
 /*
  * Message types, numbered in ranges by purpose.  The layout of each array
  * is given as [type, fields...]; "ref" is a number the client chooses and
- * the broker echoes in the answer, so requests can be pipelined.
+ * the broker echoes in the answer, so requests can be pipelined.  Any
+ * unsigned ref is accepted, but ERROR uses ref 0 for errors that answer no
+ * request in particular, so clients that need to tell them apart use refs
+ * from 1 up.
  */
 enum proto_type {
 	/* Session, 1-9. */

@@ -462,8 +462,7 @@ accepted(char class)
 {
 	switch (class) {
 	case 'u': return ("10");	/* non-negative integer */
-	case 'r': return ("1");		/* ref */
-	case 'R': return ("10");	/* ref in ERROR */
+	case 'r': return ("10");	/* ref: 0 matches no request */
 	case 's': return ("se");
 	case 'S': return ("sen");
 	case 'a': return ("10-ntfsebcENTmkvx");
@@ -483,7 +482,7 @@ test_field_types(void)
 	} layouts[] = {
 		{ PROTO_HELLO, "uu", "11" },
 		{ PROTO_WELCOME, "us", "1s" },
-		{ PROTO_ERROR, "Rus", "11s" },
+		{ PROTO_ERROR, "rus", "11s" },
 		{ PROTO_PING, "r", "1" },
 		{ PROTO_PONG, "r", "1" },
 		{ PROTO_PUBLISH, "rsSa", "1sns" },
