@@ -1,3 +1,243 @@
-/* placeholder */
-int main(void);
-int main(void) { return 0; }
+/*
+ * fastsse-broker: options, start-up, the event loop.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "broker.h"
+#include "eventid.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+
+#ifndef FASTSSE_RUNDIR
+#define FASTSSE_RUNDIR	"/run/fastsse"
+#endif
+
+static void	main_usage(FILE *);
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+"usage: " BROKER_NAME " [-dhnvV] [-s path] [-m mode] [options]\n"
+"  -s, --socket PATH            listening socket (default $FASTSSE_SOCKET,\n"
+"                               else " FASTSSE_RUNDIR "/" BROKER_SOCKET_NAME ")\n"
+"  -m, --socket-mode OCTAL      socket permissions (default %o)\n"
+"      --history-max-age SECS   keep events this long (default %d)\n"
+"      --history-max-events N   keep this many events per channel (default %d)\n"
+"      --max-memory SIZE        history bytes, all channels (default 256M)\n"
+"      --max-event-size SIZE    data bytes per event (default 64K)\n"
+"      --max-output-buffer SIZE unsent bytes per connection (default 4M)\n"
+"  -d, --foreground             stay in the foreground, log to stderr\n"
+"  -v, --verbose                log debug messages\n"
+"  -n, --check                  check the options and exit\n"
+"  -h, --help                   show this help\n"
+"  -V, --version                show the version\n"
+"SIZE takes a K, M or G suffix (powers of 1024).\n",
+	    BROKER_SOCKET_MODE, BROKER_HISTORY_MAX_AGE,
+	    BROKER_HISTORY_MAX_EVENTS);
+}
+
+/* Parses a byte count with an optional K/M/G suffix; -1 when invalid. */
+static int
+main_size(const char *s, size_t *out)
+{
+	unsigned long long	 v;
+	char			*end;
+	int			 shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return (-1);
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default:
+		return (-1);
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || v > (SIZE_MAX >> shift))
+		return (-1);
+	*out = (size_t)(v << shift);
+	return (0);
+}
+
+/* Parses a non-negative count; -1 when invalid. */
+static int
+main_count(const char *s, size_t *out)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > SIZE_MAX)
+		return (-1);
+	*out = (size_t)v;
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket",		required_argument, NULL, 's' },
+		{ "socket-mode",	required_argument, NULL, 'm' },
+		{ "history-max-age",	required_argument, NULL, 'A' },
+		{ "history-max-events",	required_argument, NULL, 'E' },
+		{ "max-memory",		required_argument, NULL, 'M' },
+		{ "max-event-size",	required_argument, NULL, 'S' },
+		{ "max-output-buffer",	required_argument, NULL, 'O' },
+		{ "foreground",		no_argument, NULL, 'd' },
+		{ "verbose",		no_argument, NULL, 'v' },
+		{ "check",		no_argument, NULL, 'n' },
+		{ "help",		no_argument, NULL, 'h' },
+		{ "version",		no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct broker_opts	 opts;
+	struct server		 server;
+	struct ev_loop		*loop;
+	struct timespec		 ts;
+	const char		*env;
+	char			*end, defpath[256];
+	unsigned long		 mode;
+	size_t			 age;
+	uint64_t		 epoch;
+	int			 ch, check = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.socket_mode = BROKER_SOCKET_MODE;
+	opts.max_age = BROKER_HISTORY_MAX_AGE;
+	opts.max_events = BROKER_HISTORY_MAX_EVENTS;
+	opts.max_memory = BROKER_MAX_MEMORY;
+	opts.max_event_size = BROKER_MAX_EVENT_SIZE;
+	opts.max_output = BROKER_MAX_OUTPUT;
+	log_init(BROKER_NAME, 1, 0);
+
+	while ((ch = getopt_long(argc, argv, "dhm:ns:vV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			opts.socket = optarg;
+			break;
+		case 'm':
+			errno = 0;
+			mode = strtoul(optarg, &end, 8);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    mode > 0777)
+				fatalx("bad socket mode: %s", optarg);
+			opts.socket_mode = (mode_t)mode;
+			break;
+		case 'A':
+			if (main_count(optarg, &age) == -1)
+				fatalx("bad history max age: %s", optarg);
+			opts.max_age = (double)age;
+			break;
+		case 'E':
+			if (main_count(optarg, &opts.max_events) == -1)
+				fatalx("bad history max events: %s", optarg);
+			break;
+		case 'M':
+			if (main_size(optarg, &opts.max_memory) == -1)
+				fatalx("bad max memory: %s", optarg);
+			break;
+		case 'S':
+			if (main_size(optarg, &opts.max_event_size) == -1)
+				fatalx("bad max event size: %s", optarg);
+			break;
+		case 'O':
+			if (main_size(optarg, &opts.max_output) == -1)
+				fatalx("bad max output buffer: %s", optarg);
+			break;
+		case 'd':
+			opts.foreground = 1;
+			break;
+		case 'v':
+			opts.verbose = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'h':
+			main_usage(stdout);
+			exit(0);
+		case 'V':
+			printf(BROKER_NAME " " PACKAGE_VERSION "\n");
+			exit(0);
+		default:
+			main_usage(stderr);
+			exit(1);
+		}
+	}
+	if (optind != argc) {
+		main_usage(stderr);
+		exit(1);
+	}
+	if (opts.max_event_size == 0 ||
+	    opts.max_event_size > BROKER_EVENT_SIZE_LIMIT)
+		fatalx("max event size must be 1 to %d bytes",
+		    BROKER_EVENT_SIZE_LIMIT);
+	if (opts.max_output == 0)
+		fatalx("max output buffer must not be 0");
+	if (opts.socket == NULL) {
+		if ((env = getenv("FASTSSE_SOCKET")) != NULL && *env != '\0')
+			opts.socket = env;
+		else {
+			snprintf(defpath, sizeof(defpath), "%s/%s",
+			    FASTSSE_RUNDIR, BROKER_SOCKET_NAME);
+			opts.socket = defpath;
+			opts.socket_default = 1;
+		}
+	}
+	if (check) {
+		fprintf(stderr, BROKER_NAME ": configuration OK (socket %s)\n",
+		    opts.socket);
+		exit(0);
+	}
+	log_setverbose(opts.verbose);
+
+	if (server_listen(&server, &opts) == -1)
+		exit(1);
+	if (!opts.foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init(BROKER_NAME, 0, opts.verbose);
+	}
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatal("clock_gettime");
+	epoch = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
+		fatalx("cannot start the event loop");
+	if (server_start(&server, loop, epoch) == -1)
+		exit(1);
+	log_info("listening on %s (history %zu events, %.0f s, %zu bytes)",
+	    opts.socket, opts.max_events, opts.max_age, opts.max_memory);
+	ev_run(loop, 0);
+	server_stop(&server);
+	ev_loop_destroy(loop);
+	log_info("stopped");
+	return (0);
+}

@@ -1,0 +1,42 @@
+/*
+ * The broker's defaults and options, in one place.
+ */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#define BROKER_NAME			"fastsse-broker"
+#define BROKER_SOCKET_NAME		"fastsse.sock"
+#define BROKER_SOCKET_MODE		0660
+#define BROKER_HISTORY_MAX_AGE		1200		/* seconds */
+#define BROKER_HISTORY_MAX_EVENTS	1000		/* per channel */
+#define BROKER_MAX_MEMORY		(256UL << 20)	/* history bytes */
+#define BROKER_MAX_EVENT_SIZE		(64UL << 10)	/* data bytes */
+#define BROKER_MAX_OUTPUT		(4UL << 20)	/* per connection */
+#define BROKER_PRUNE_INTERVAL		1.0		/* seconds */
+#define BROKER_READ_SIZE		(64 * 1024)	/* per read() */
+#define BROKER_IOV_MAX			256		/* per writev() */
+
+/*
+ * An event's data must leave room in its EVENT frame for the channel, id,
+ * type and MessagePack overhead.
+ */
+#define BROKER_EVENT_SIZE_LIMIT		(PROTO_MAX_FRAME - 1024)
+
+struct broker_opts {
+	const char	*socket;	/* path of the listening socket */
+	int		 socket_default; /* path is the compiled-in default */
+	mode_t		 socket_mode;
+	double		 max_age;
+	size_t		 max_events;
+	size_t		 max_memory;
+	size_t		 max_event_size;
+	size_t		 max_output;
+	int		 foreground;
+	int		 verbose;
+};
+
+#endif

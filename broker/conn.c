@@ -1,0 +1,668 @@
+/*
+ * Client connections: reading and decoding frames, answering requests,
+ * queueing events, writing.
+ *
+ * Bounds and policy:
+ *  - Input: at most PROTO_HEADER_LEN + PROTO_MAX_FRAME bytes are buffered;
+ *    a frame announcing more, or any framing or MessagePack error, is
+ *    answered with ERROR MALFORMED and the connection is closed (counted
+ *    in protocol_errors).  So are a first frame other than HELLO (ERROR
+ *    HELLO) and a HELLO with another version (ERROR VERSION) or role.
+ *  - Output: the unsent bytes of a connection, replayed events apart, may
+ *    not pass --max-output-buffer; unsent replayed bytes (which the history
+ *    holds anyway) may not pass --max-memory.  A connection over either is
+ *    a slow consumer: it is marked where it went over (typically inside a
+ *    fan-out loop), gets nothing more, and is closed once the current work
+ *    is done (server_reap), logged once and counted in
+ *    slow_consumer_drops.  Nobody else waits for it.
+ *  - A request the connection may not make (wrong role, bad channel or
+ *    type, data too big or not UTF-8) is answered with ERROR; the
+ *    connection stays usable.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "event.h"
+#include "eventid.h"
+#include "history.h"
+#include "json.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+#include "stats.h"
+#include "validate.h"
+
+static void	conn_read_cb(struct ev_loop *, ev_io *, int);
+static void	conn_write_cb(struct ev_loop *, ev_io *, int);
+static void	conn_replay_cb(struct event *, void *);
+static void	conn_error(struct conn *, uint64_t, int, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+/* Wraps an accepted non-blocking socket; NULL when memory runs out. */
+struct conn *
+conn_new(struct server *s, int fd)
+{
+	struct conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->server = s;
+	c->id = ++s->next_id;
+	c->fd = fd;
+	buf_init(&c->in, PROTO_HEADER_LEN + PROTO_MAX_FRAME);
+	outq_init(&c->out);
+	TAILQ_INIT(&c->subs);
+	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+	c->rio.data = c;
+	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+	c->wio.data = c;
+	ev_io_start(s->loop, &c->rio);
+	TAILQ_INSERT_TAIL(&s->conns, c, entry);
+	s->stats.connections++;
+	s->stats.connections_total++;
+	log_debug("connection %" PRIu64 " opened", c->id);
+	return (c);
+}
+
+/* Closes and frees: subscriptions end, idle channels go, references drop. */
+void
+conn_free(struct conn *c)
+{
+	struct server	*s = c->server;
+	struct channel	*ch;
+	struct sub	*sub;
+
+	ev_io_stop(s->loop, &c->rio);
+	ev_io_stop(s->loop, &c->wio);
+	while ((sub = TAILQ_FIRST(&c->subs)) != NULL) {
+		ch = sub->channel;
+		channel_unsubscribe(sub, &c->subs);
+		s->stats.subscribers--;
+		history_release(&s->history, ch);
+	}
+	s->stats.output_bytes -= c->out.bytes;
+	outq_free(&c->out);
+	buf_free(&c->in);
+	close(c->fd);
+	TAILQ_REMOVE(&s->conns, c, entry);
+	s->stats.connections--;
+	log_debug("connection %" PRIu64 " closed: %s", c->id,
+	    c->why != NULL ? c->why : "shutdown");
+	free(c);
+}
+
+/*
+ * Marks c to be closed by server_reap once the current work is done, so
+ * that loops over subscribers never see a connection vanish.  With flush,
+ * one last attempt is made to send what is queued (an ERROR saying why).
+ */
+void
+conn_doom(struct conn *c, int flush, const char *why)
+{
+	if (c->flags & CONN_DOOMED)
+		return;
+	c->flags |= CONN_DOOMED;
+	if (flush)
+		c->flags |= CONN_FLUSH;
+	c->why = why;
+	ev_io_stop(c->server->loop, &c->rio);
+	TAILQ_INSERT_TAIL(&c->server->doomed, c, doomentry);
+}
+
+/* Whether c's queue is past its bounds (see the top of this file). */
+static int
+conn_over(const struct conn *c)
+{
+	const struct broker_opts *o = &c->server->opts;
+
+	return (c->out.bytes - c->out.replay_bytes > o->max_output ||
+	    c->out.replay_bytes > o->max_memory);
+}
+
+/* Called after anything was queued: enforce the bound, arm the writer. */
+static void
+conn_queued(struct conn *c)
+{
+	struct server	*s = c->server;
+
+	if (conn_over(c)) {
+		s->stats.slow_consumer_drops++;
+		log_warnx("connection %" PRIu64 ": slow consumer dropped, "
+		    "%zu bytes unsent", c->id, c->out.bytes);
+		conn_doom(c, 0, "slow consumer");
+		return;
+	}
+	if (!ev_is_active(&c->wio))
+		ev_io_start(s->loop, &c->wio);
+}
+
+/* Queues ev (by reference) for c; flags OUTQ_REPLAY for a replay. */
+void
+conn_send_event(struct conn *c, struct event *ev, uint32_t flags)
+{
+	struct server	*s = c->server;
+
+	if (c->flags & CONN_DOOMED)
+		return;
+	if (outq_push_event(&c->out, ev, flags) == -1) {
+		log_warnx("connection %" PRIu64 ": out of memory", c->id);
+		conn_doom(c, 0, "out of memory");
+		return;
+	}
+	s->stats.output_bytes += ev->len;
+	s->stats.events_delivered++;
+	conn_queued(c);
+}
+
+/* Queues the reply frame an encoder just appended (rv is its result). */
+static void
+conn_reply_done(struct conn *c, size_t mark, int rv)
+{
+	size_t	 before = c->out.bytes;
+
+	if (rv == -1 || outq_commit_priv(&c->out, mark) == -1) {
+		log_warnx("connection %" PRIu64 ": cannot queue a reply",
+		    c->id);
+		conn_doom(c, 0, "out of memory");
+		return;
+	}
+	c->server->stats.output_bytes += c->out.bytes - before;
+	conn_queued(c);
+}
+
+/* Answers ref with ERROR code and a message saying why. */
+static void
+conn_error(struct conn *c, uint64_t ref, int code, const char *fmt, ...)
+{
+	struct buf	*b;
+	va_list		 ap;
+	char		 msg[512];
+	size_t		 mark;
+	int		 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	log_debug("connection %" PRIu64 ": error %d: %s", c->id, code, msg);
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_error(b, ref, code, msg,
+	    (size_t)n));
+}
+
+static void
+conn_hello(struct conn *c, const struct proto_msg *msg)
+{
+	struct server	*s = c->server;
+	struct buf	*b;
+	char		 epoch[EVENTID_MAX];
+	size_t		 mark, len;
+
+	if (msg->u.hello.version != PROTO_VERSION) {
+		conn_error(c, 0, PROTO_E_VERSION,
+		    "protocol version %" PRIu64 " not supported, this broker "
+		    "speaks %d", msg->u.hello.version, PROTO_VERSION);
+		s->stats.protocol_errors++;
+		conn_doom(c, 1, "protocol version mismatch");
+		return;
+	}
+	if (msg->u.hello.role == 0 ||
+	    (msg->u.hello.role & ~(uint64_t)PROTO_ROLE_BOTH) != 0) {
+		conn_error(c, 0, PROTO_E_ROLE, "role %" PRIu64 " is not 1, 2 "
+		    "or 3", msg->u.hello.role);
+		s->stats.protocol_errors++;
+		conn_doom(c, 1, "bad role");
+		return;
+	}
+	c->flags |= CONN_HELLO;
+	c->role = msg->u.hello.role;
+	len = eventid_format_epoch(epoch, sizeof(epoch), s->history.epoch);
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_welcome(b, PROTO_VERSION, epoch,
+	    len));
+}
+
+/* The data of a PUBLISH as text, or an ERROR sent and -1. */
+static int
+conn_publish_data(struct conn *c, uint64_t ref, const msgpack_object *o,
+    const char **data, size_t *len)
+{
+	struct server	*s = c->server;
+	size_t		 max = s->opts.max_event_size;
+	int		 r;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+	case MSGPACK_OBJECT_BIN:
+		if (o->type == MSGPACK_OBJECT_STR) {
+			*data = o->via.str.ptr;
+			*len = o->via.str.size;
+		} else {
+			*data = o->via.bin.ptr;
+			*len = o->via.bin.size;
+		}
+		if (*len > max) {
+			conn_error(c, ref, PROTO_E_TOO_BIG, "data of %zu bytes "
+			    "is over the limit of %zu", *len, max);
+			return (-1);
+		}
+		if (validate_utf8(*data, *len) == -1) {
+			conn_error(c, ref, PROTO_E_DATA,
+			    "data is not valid UTF-8");
+			return (-1);
+		}
+		return (0);
+	case MSGPACK_OBJECT_EXT:
+		conn_error(c, ref, PROTO_E_DATA, "ext data is refused");
+		return (-1);
+	default:
+		buf_reset(&s->data);
+		if ((r = json_render(&s->data, o)) != JSON_OK) {
+			if (r == JSON_E_SPACE)
+				conn_error(c, ref, PROTO_E_TOO_BIG, "data as "
+				    "JSON is over the limit of %zu bytes", max);
+			else
+				conn_error(c, ref, PROTO_E_DATA, "%s",
+				    json_strerror(r));
+			return (-1);
+		}
+		*data = buf_head(&s->data);
+		*len = buf_used(&s->data);
+		return (0);
+	}
+}
+
+/*
+ * PUBLISH: assign an id, keep the event, fan it out to the channel's
+ * subscribers (each gets a reference to the same frame), trim the
+ * history, answer PUBLISHED with the id.
+ */
+static void
+conn_publish(struct conn *c, const struct proto_msg *msg)
+{
+	struct server		*s = c->server;
+	struct history		*h = &s->history;
+	const struct proto_str	*chn = &msg->u.publish.channel;
+	struct channel		*ch;
+	struct event		*ev;
+	struct buf		*b;
+	const char		*why, *type, *data;
+	char			 id[EVENTID_MAX];
+	size_t			 typelen, datalen, idlen, mark;
+	double			 now = ev_now(s->loop);
+
+	s->stats.publish_errors++;	/* undone on success */
+	if (!(c->role & PROTO_ROLE_PUBLISHER)) {
+		conn_error(c, msg->ref, PROTO_E_ROLE,
+		    "PUBLISH needs the publisher role");
+		return;
+	}
+	if ((why = validate_channel(chn->ptr, chn->len)) != NULL) {
+		conn_error(c, msg->ref, PROTO_E_CHANNEL, "%s", why);
+		return;
+	}
+	type = msg->u.publish.type.ptr;
+	typelen = msg->u.publish.type.len;
+	if (type == NULL || typelen == 0) {
+		type = "message";
+		typelen = 7;
+	} else if ((why = validate_event_type(type, typelen)) != NULL) {
+		conn_error(c, msg->ref, PROTO_E_TYPE, "%s", why);
+		return;
+	}
+	if (conn_publish_data(c, msg->ref, msg->u.publish.data, &data,
+	    &datalen) == -1)
+		return;
+	if ((ch = history_channel(h, chn->ptr, chn->len)) == NULL) {
+		conn_error(c, msg->ref, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	if ((ev = history_publish(h, ch, type, typelen, data, datalen,
+	    now)) == NULL) {
+		history_release(h, ch);
+		conn_error(c, msg->ref, PROTO_E_INTERNAL, "cannot store event");
+		return;
+	}
+	s->stats.publish_errors--;
+	s->stats.events_published++;
+	server_fanout(s, ev);
+	idlen = history_format_id(h, ev->seq, id, sizeof(id));
+	history_trim(h, ch, now);	/* may free ev and ch */
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_published(b, msg->ref, id,
+	    idlen));
+}
+
+/* Validates the channel names of a (UN)SUBSCRIBE; ERROR sent and -1. */
+static int
+conn_check_channels(struct conn *c, const struct proto_msg *msg)
+{
+	const msgpack_object	*o;
+	const char		*why;
+	uint32_t		 i;
+
+	if (msg->u.subscribe.nchannels > PROTO_MAX_CHANNELS) {
+		conn_error(c, msg->ref, PROTO_E_TOO_MANY, "%u channels, at "
+		    "most %d", (unsigned)msg->u.subscribe.nchannels,
+		    PROTO_MAX_CHANNELS);
+		return (-1);
+	}
+	for (i = 0; i < msg->u.subscribe.nchannels; i++) {
+		o = &msg->u.subscribe.channels[i];
+		if ((why = validate_channel(o->via.str.ptr,
+		    o->via.str.size)) != NULL) {
+			conn_error(c, msg->ref, PROTO_E_CHANNEL,
+			    "channel %u: %s", (unsigned)i + 1, why);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+static void
+conn_replay_cb(struct event *ev, void *arg)
+{
+	conn_send_event(arg, ev, OUTQ_REPLAY);
+}
+
+/*
+ * SUBSCRIBE, all in this one call: subscribe to every channel (live events
+ * from now on are queued after what follows), then either RESET when the
+ * last id cannot be honoured, then SUBSCRIBED with the head id and the
+ * number of replayed events, then those events merged in seq order.
+ */
+static void
+conn_subscribe(struct conn *c, const struct proto_msg *msg)
+{
+	struct server		*s = c->server;
+	struct history		*h = &s->history;
+	const struct proto_str	*last = &msg->u.subscribe.last_id;
+	const msgpack_object	*o;
+	struct channel		*chs[PROTO_MAX_CHANNELS], *ch;
+	struct buf		*b;
+	char			 head[EVENTID_MAX], oldest[EVENTID_MAX];
+	size_t			 n = 0, i, j, headlen, oldestlen, mark;
+	uint64_t		 after = 0, nreplay, oldseq;
+	int			 r;
+
+	if (!(c->role & PROTO_ROLE_SUBSCRIBER)) {
+		conn_error(c, msg->ref, PROTO_E_ROLE,
+		    "SUBSCRIBE needs the subscriber role");
+		return;
+	}
+	if (conn_check_channels(c, msg) == -1)
+		return;
+	for (i = 0; i < msg->u.subscribe.nchannels; i++) {
+		o = &msg->u.subscribe.channels[i];
+		if ((ch = history_channel(h, o->via.str.ptr,
+		    o->via.str.size)) == NULL)
+			goto nomem;
+		for (j = 0; j < n && chs[j] != ch; j++)
+			;
+		if (j == n)
+			chs[n++] = ch;
+	}
+	for (i = 0; i < n; i++) {
+		if (channel_find_sub(chs[i], c) != NULL)
+			continue;
+		if (channel_subscribe(chs[i], c, &c->subs) == NULL)
+			goto nomem;
+		s->stats.subscribers++;
+	}
+
+	headlen = history_format_id(h, h->seq, head, sizeof(head));
+	nreplay = 0;
+	if (last->ptr != NULL) {
+		r = history_cursor(h, last->ptr, last->len, chs, n, &after);
+		if (r != HISTORY_OK) {
+			s->stats.resets++;
+			oldseq = history_oldest(h, chs, n);
+			oldestlen = 0;
+			if (oldseq != 0)
+				oldestlen = history_format_id(h, oldseq,
+				    oldest, sizeof(oldest));
+			b = outq_priv(&c->out, &mark);
+			conn_reply_done(c, mark, proto_encode_reset(b,
+			    msg->ref, history_cursor_reason(r),
+			    strlen(history_cursor_reason(r)),
+			    oldseq != 0 ? oldest : NULL, oldestlen,
+			    head, headlen));
+			last = NULL;
+		} else {
+			for (i = 0; i < n; i++)
+				nreplay += chs[i]->rcount -
+				    channel_after(chs[i], after);
+		}
+	} else
+		last = NULL;
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_subscribed(b, msg->ref, head,
+	    headlen, nreplay));
+	if (last != NULL) {
+		s->stats.replays++;
+		s->stats.replayed_events += nreplay;
+		history_replay(h, chs, n, after, conn_replay_cb, c);
+	}
+	return;
+
+nomem:
+	for (i = 0; i < n; i++)
+		history_release(h, chs[i]);
+	conn_error(c, msg->ref, PROTO_E_INTERNAL, "out of memory");
+}
+
+/* UNSUBSCRIBE: ends the subscriptions that exist; others are ignored. */
+static void
+conn_unsubscribe(struct conn *c, const struct proto_msg *msg)
+{
+	struct server		*s = c->server;
+	const msgpack_object	*o;
+	struct channel		*ch;
+	struct sub		*sub;
+	struct buf		*b;
+	size_t			 mark;
+	uint32_t		 i;
+
+	if (!(c->role & PROTO_ROLE_SUBSCRIBER)) {
+		conn_error(c, msg->ref, PROTO_E_ROLE,
+		    "UNSUBSCRIBE needs the subscriber role");
+		return;
+	}
+	if (conn_check_channels(c, msg) == -1)
+		return;
+	for (i = 0; i < msg->u.subscribe.nchannels; i++) {
+		o = &msg->u.subscribe.channels[i];
+		ch = channel_find(&s->history.channels, o->via.str.ptr,
+		    o->via.str.size);
+		if (ch == NULL || (sub = channel_find_sub(ch, c)) == NULL)
+			continue;
+		channel_unsubscribe(sub, &c->subs);
+		s->stats.subscribers--;
+		history_release(&s->history, ch);
+	}
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_unsubscribed(b, msg->ref));
+}
+
+/* Handles one decoded frame. */
+static void
+conn_dispatch(struct conn *c, const struct proto_msg *msg)
+{
+	struct server	*s = c->server;
+	struct buf	*b;
+	size_t		 mark;
+
+	if (!(c->flags & CONN_HELLO)) {
+		if (msg->type == PROTO_HELLO) {
+			conn_hello(c, msg);
+			return;
+		}
+		conn_error(c, msg->ref, PROTO_E_HELLO, "first frame must be "
+		    "HELLO, not %s", proto_type_name(msg->type));
+		s->stats.protocol_errors++;
+		conn_doom(c, 1, "no HELLO");
+		return;
+	}
+	switch (msg->type) {
+	case PROTO_HELLO:
+		conn_error(c, 0, PROTO_E_HELLO, "HELLO was already received");
+		break;
+	case PROTO_PING:
+		b = outq_priv(&c->out, &mark);
+		conn_reply_done(c, mark, proto_encode_pong(b, msg->ref));
+		break;
+	case PROTO_PUBLISH:
+		conn_publish(c, msg);
+		break;
+	case PROTO_SUBSCRIBE:
+		conn_subscribe(c, msg);
+		break;
+	case PROTO_UNSUBSCRIBE:
+		conn_unsubscribe(c, msg);
+		break;
+	case PROTO_STATS:
+		b = outq_priv(&c->out, &mark);
+		conn_reply_done(c, mark, stats_reply(b, msg->ref, &s->stats,
+		    &s->history, ev_now(s->loop)));
+		break;
+	default:
+		conn_error(c, msg->ref, PROTO_E_MALFORMED, "%s is not a "
+		    "request", proto_type_name(msg->type));
+		s->stats.protocol_errors++;
+		conn_doom(c, 1, "unexpected message");
+		break;
+	}
+}
+
+/* Handles every whole frame in the input buffer. */
+static void
+conn_input(struct conn *c)
+{
+	struct proto_msg msg;
+	char		 err[256];
+	size_t		 used;
+	int		 r;
+
+	while (!(c->flags & CONN_DOOMED)) {
+		r = proto_decode(buf_head(&c->in), buf_used(&c->in),
+		    PROTO_MAX_FRAME, &msg, &used, err, sizeof(err));
+		if (r == PROTO_MORE)
+			break;
+		if (r == PROTO_BAD) {
+			log_debug("connection %" PRIu64 ": %s", c->id, err);
+			conn_error(c, 0, PROTO_E_MALFORMED, "%s", err);
+			c->server->stats.protocol_errors++;
+			conn_doom(c, 1, "malformed frame");
+			break;
+		}
+		conn_dispatch(c, &msg);
+		proto_msg_free(&msg);
+		buf_consume(&c->in, used);
+	}
+}
+
+static void
+conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn	*c = w->data;
+	struct server	*s = c->server;
+	size_t		 room;
+	ssize_t		 n;
+
+	(void)loop;
+	(void)revents;
+	room = c->in.max - buf_used(&c->in);
+	if (room > BROKER_READ_SIZE)
+		room = BROKER_READ_SIZE;
+	if (room == 0 || buf_reserve(&c->in, room) == -1) {
+		conn_doom(c, 0, "input buffer full");
+		goto out;
+	}
+	n = read(c->fd, buf_tail(&c->in), room);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		log_debug("connection %" PRIu64 ": read: %s", c->id,
+		    strerror(errno));
+		conn_doom(c, 0, "read error");
+		goto out;
+	}
+	if (n == 0) {
+		conn_doom(c, 1, "closed by peer");
+		goto out;
+	}
+	buf_commit(&c->in, (size_t)n);
+	conn_input(c);
+out:
+	server_reap(s);
+}
+
+/*
+ * Sends as much of the queue as the socket takes, several entries per
+ * writev; the write watcher stays armed only while something is queued.
+ * Returns -1 on a write error.
+ */
+static int
+conn_write(struct conn *c)
+{
+	struct server	*s = c->server;
+	struct iovec	 iov[BROKER_IOV_MAX];
+	size_t		 total;
+	ssize_t		 n;
+	int		 niov, i, rounds;
+
+	for (rounds = 0; rounds < 16 && !outq_empty(&c->out); rounds++) {
+		niov = outq_iov(&c->out, iov, BROKER_IOV_MAX);
+		for (total = 0, i = 0; i < niov; i++)
+			total += iov[i].iov_len;
+		n = writev(c->fd, iov, niov);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				break;
+			log_debug("connection %" PRIu64 ": write: %s", c->id,
+			    strerror(errno));
+			return (-1);
+		}
+		s->stats.output_bytes -= (size_t)n;
+		outq_consume(&c->out, (size_t)n);
+		if ((size_t)n < total)
+			break;
+	}
+	if (outq_empty(&c->out))
+		ev_io_stop(s->loop, &c->wio);
+	return (0);
+}
+
+/* One last attempt to send what is queued, before closing. */
+void
+conn_flush(struct conn *c)
+{
+	(void)conn_write(c);
+}
+
+static void
+conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn	*c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (conn_write(c) == -1)
+		conn_doom(c, 0, "write error");
+	server_reap(c->server);
+}

@@ -1,0 +1,47 @@
+/*
+ * One client connection: its socket, input buffer, output queue,
+ * subscriptions, and the handling of each request it sends.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "buf.h"
+#include "channel.h"
+#include "outq.h"
+
+struct event;
+struct server;
+
+#define CONN_HELLO	0x1	/* HELLO accepted */
+#define CONN_DOOMED	0x2	/* on server->doomed, to be closed */
+#define CONN_FLUSH	0x4	/* try to send what is queued before closing */
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 doomentry;
+	struct server		*server;
+	uint64_t		 id;
+	int			 fd;
+	int			 flags;
+	uint64_t		 role;
+	const char		*why;		/* reason for closing */
+	ev_io			 rio;
+	ev_io			 wio;
+	struct buf		 in;
+	struct outq		 out;
+	struct sub_list		 subs;
+};
+
+struct conn	*conn_new(struct server *, int);
+void		 conn_free(struct conn *);
+void		 conn_send_event(struct conn *, struct event *, uint32_t);
+void		 conn_doom(struct conn *, int, const char *);
+void		 conn_flush(struct conn *);
+
+#endif

@@ -1,0 +1,345 @@
+/*
+ * The listening socket and what the whole broker shares: accepting, the
+ * fan-out of a new event, closing marked connections, the pruning timer,
+ * signals.
+ *
+ * Bounds and policy: connections are limited only by file descriptors; at
+ * EMFILE/ENFILE the spare descriptor is given up to accept and close the
+ * pending connection at once (it is refused rather than left to spin the
+ * loop), counted in accept_errors, and accepting pauses for a moment.
+ * Connections over their own bounds are closed by server_reap after the
+ * work that marked them (see conn.c).
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "event.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+
+#define SERVER_ACCEPT_BATCH	64	/* accepts per callback */
+#define SERVER_ACCEPT_PAUSE	0.1	/* seconds, after EMFILE */
+
+static void	server_accept_cb(struct ev_loop *, ev_io *, int);
+static void	server_accept_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	server_signal_cb(struct ev_loop *, ev_signal *, int);
+static void	server_prune_cb(struct ev_loop *, ev_timer *, int);
+
+/*
+ * Whether a broker answers on path: 1 yes, 0 no (nothing there, or a
+ * socket nobody listens on), -2 when path is not a socket, -1 on another
+ * error (errno set).
+ */
+static int
+server_probe(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat	 st;
+	int		 fd, r;
+
+	if (lstat(path, &st) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if (!S_ISSOCK(st.st_mode))
+		return (-2);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (r == 0)
+		return (1);
+	if (errno == ECONNREFUSED)
+		return (0);
+	return (-1);
+}
+
+/*
+ * Creates the listening socket at opts->socket with opts->socket_mode,
+ * replacing a stale socket left by a dead broker but refusing to start
+ * when a broker answers there.  Done before daemonizing so errors reach
+ * the terminal.
+ */
+int
+server_listen(struct server *s, const struct broker_opts *opts)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	const char		*path = opts->socket;
+	char			 dir[sizeof(sun.sun_path)], *slash;
+	mode_t			 old;
+	int			 fd = -1, r;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = s->spare_fd = -1;
+	s->opts = *opts;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("socket path too long: %s", path);
+		return (-1);
+	}
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+
+	if (opts->socket_default) {
+		strncpy(dir, path, sizeof(dir) - 1);
+		dir[sizeof(dir) - 1] = '\0';
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+				log_warn("mkdir %s", dir);
+				return (-1);
+			}
+		}
+	}
+
+	switch (server_probe(path, &sun)) {
+	case 1:
+		log_warnx("another broker is listening on %s", path);
+		return (-1);
+	case 0:
+		if (unlink(path) == -1 && errno != ENOENT) {
+			log_warn("unlink stale socket %s", path);
+			return (-1);
+		}
+		break;
+	case -2:
+		log_warnx("%s exists and is not a socket", path);
+		return (-1);
+	default:
+		log_warn("%s", path);
+		return (-1);
+	}
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("socket");
+		goto fail;
+	}
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r == -1) {
+		log_warn("bind %s", path);
+		goto fail;
+	}
+	if (chmod(path, opts->socket_mode) == -1) {
+		log_warn("chmod %s", path);
+		goto fail_unlink;
+	}
+	if (listen(fd, SOMAXCONN) == -1) {
+		log_warn("listen %s", path);
+		goto fail_unlink;
+	}
+	if (stat(path, &st) == -1) {
+		log_warn("stat %s", path);
+		goto fail_unlink;
+	}
+	s->sock_dev = st.st_dev;
+	s->sock_ino = st.st_ino;
+	if ((s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("open /dev/null");
+		goto fail_unlink;
+	}
+	s->fd = fd;
+	return (0);
+
+fail_unlink:
+	unlink(path);
+fail:
+	if (fd != -1)
+		close(fd);
+	return (-1);
+}
+
+/*
+ * Starts serving on loop: history with the given epoch, watchers for the
+ * socket, signals and pruning.
+ */
+int
+server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
+{
+	struct history_limits	 lim;
+
+	s->loop = loop;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->doomed);
+	lim.max_age = s->opts.max_age;
+	lim.max_events = s->opts.max_events;
+	lim.max_memory = s->opts.max_memory;
+	if (history_init(&s->history, epoch, &lim) == -1) {
+		log_warnx("out of memory");
+		return (-1);
+	}
+	buf_init(&s->data, s->opts.max_event_size);
+	s->stats.start = ev_now(loop);
+	s->stats.max_memory = s->opts.max_memory;
+	s->stats.max_output_buffer = s->opts.max_output;
+	s->stats.max_event_size = s->opts.max_event_size;
+
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&s->sigterm, server_signal_cb, SIGTERM);
+	ev_signal_init(&s->sigint, server_signal_cb, SIGINT);
+	s->sigterm.data = s->sigint.data = s;
+	ev_signal_start(loop, &s->sigterm);
+	ev_signal_start(loop, &s->sigint);
+
+	ev_io_init(&s->accept_io, server_accept_cb, s->fd, EV_READ);
+	s->accept_io.data = s;
+	ev_io_start(loop, &s->accept_io);
+	ev_timer_init(&s->accept_timer, server_accept_timer_cb,
+	    SERVER_ACCEPT_PAUSE, 0);
+	s->accept_timer.data = s;
+
+	ev_timer_init(&s->prune_timer, server_prune_cb, BROKER_PRUNE_INTERVAL,
+	    BROKER_PRUNE_INTERVAL);
+	s->prune_timer.data = s;
+	ev_timer_start(loop, &s->prune_timer);
+	return (0);
+}
+
+/* Closes every connection, removes our socket, frees the history. */
+void
+server_stop(struct server *s)
+{
+	struct conn	*c;
+	struct stat	 st;
+
+	server_reap(s);
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL) {
+		conn_flush(c);
+		conn_free(c);
+	}
+	ev_io_stop(s->loop, &s->accept_io);
+	ev_timer_stop(s->loop, &s->accept_timer);
+	ev_timer_stop(s->loop, &s->prune_timer);
+	ev_signal_stop(s->loop, &s->sigterm);
+	ev_signal_stop(s->loop, &s->sigint);
+	if (stat(s->opts.socket, &st) == 0 && st.st_dev == s->sock_dev &&
+	    st.st_ino == s->sock_ino)
+		unlink(s->opts.socket);
+	close(s->fd);
+	if (s->spare_fd != -1)
+		close(s->spare_fd);
+	history_free(&s->history);
+	buf_free(&s->data);
+}
+
+/*
+ * Queues ev for every subscriber of its channel: the same frame by
+ * reference.  A subscriber that goes over its bound is only marked here;
+ * server_reap closes it after the loop.
+ */
+void
+server_fanout(struct server *s, struct event *ev)
+{
+	struct sub	*sub;
+
+	(void)s;
+	TAILQ_FOREACH(sub, &ev->channel->subs, chentry)
+		conn_send_event(sub->conn, ev, 0);
+}
+
+/* Closes the connections marked by conn_doom. */
+void
+server_reap(struct server *s)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&s->doomed)) != NULL) {
+		TAILQ_REMOVE(&s->doomed, c, doomentry);
+		if (c->flags & CONN_FLUSH)
+			conn_flush(c);
+		conn_free(c);
+	}
+}
+
+/* Refuses one pending connection when out of descriptors (see top). */
+static void
+server_shed(struct server *s)
+{
+	int	 fd;
+
+	s->stats.accept_errors++;
+	if (s->spare_fd != -1) {
+		close(s->spare_fd);
+		s->spare_fd = -1;
+		if ((fd = accept(s->fd, NULL, NULL)) != -1)
+			close(fd);
+		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	ev_io_stop(s->loop, &s->accept_io);
+	ev_timer_set(&s->accept_timer, SERVER_ACCEPT_PAUSE, 0);
+	ev_timer_start(s->loop, &s->accept_timer);
+}
+
+static void
+server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct server	*s = w->data;
+	int		 fd, i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < SERVER_ACCEPT_BATCH; i++) {
+		fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR || errno == ECONNABORTED)
+				return;
+			if (errno == EMFILE || errno == ENFILE) {
+				log_warnx("out of file descriptors, "
+				    "refusing a connection");
+				server_shed(s);
+				return;
+			}
+			log_warn("accept");
+			s->stats.accept_errors++;
+			return;
+		}
+		if (conn_new(s, fd) == NULL) {
+			log_warnx("out of memory, refusing a connection");
+			s->stats.accept_errors++;
+			close(fd);
+		}
+	}
+}
+
+static void
+server_accept_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server	*s = w->data;
+
+	(void)revents;
+	ev_io_start(loop, &s->accept_io);
+}
+
+static void
+server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_info("signal %d, shutting down", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Drops aged events even when nothing is published. */
+static void
+server_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server	*s = w->data;
+
+	(void)revents;
+	history_expire(&s->history, ev_now(loop));
+}

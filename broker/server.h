@@ -1,0 +1,49 @@
+/*
+ * The broker's listening socket, signals, timers, the list of connections
+ * and the state they share (history, counters).
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#include "broker.h"
+#include "buf.h"
+#include "history.h"
+#include "stats.h"
+
+struct conn;
+struct event;
+
+TAILQ_HEAD(conn_list, conn);
+
+struct server {
+	struct ev_loop		*loop;
+	struct broker_opts	 opts;
+	int			 fd;
+	dev_t			 sock_dev;	/* to remove only our socket */
+	ino_t			 sock_ino;
+	int			 spare_fd;	/* given up to accept at EMFILE */
+	ev_io			 accept_io;
+	ev_timer		 accept_timer;	/* resume accepting */
+	ev_signal		 sigterm;
+	ev_signal		 sigint;
+	ev_timer		 prune_timer;
+	struct history		 history;
+	struct stats		 stats;
+	struct buf		 data;		/* rendered event data */
+	struct conn_list	 conns;
+	struct conn_list	 doomed;	/* to close after the current work */
+	uint64_t		 next_id;
+};
+
+int	 server_listen(struct server *, const struct broker_opts *);
+int	 server_start(struct server *, struct ev_loop *, uint64_t);
+void	 server_stop(struct server *);
+void	 server_fanout(struct server *, struct event *);
+void	 server_reap(struct server *);
+
+#endif
