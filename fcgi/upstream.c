@@ -1,0 +1,774 @@
+/*
+ * The broker connection.  One per responder process, so the broker sends
+ * each event once per process whatever the number of browsers.
+ *
+ * Channels: a hash table of the channels any stream listens to, each with
+ * a count and its member streams.  A stream's own SUBSCRIBE adds its
+ * channels to the connection (the broker makes that idempotent); when the
+ * last member leaves, the channel is unsubscribed.
+ *
+ * Exactly once: a stream's SUBSCRIBE carries its channels, its cursor and
+ * its token as ref.  Until the broker answers, the stream is PENDING and
+ * live events are not for it: everything up to the head id of the answer
+ * comes as its replay (SUBSCRIBED ref head n, then n EVENT frames, sent
+ * together), everything after the head comes live.  Answers come in the
+ * order requests went, so pending streams form a FIFO.  A RESET before
+ * SUBSCRIBED becomes the browser's "event: reset" with id = head.
+ *
+ * A stream that never had a cursor gets a bare "id: <head>" on
+ * SUBSCRIBED, so its browser reconnects from there and loses nothing;
+ * the responder keeps the same cursor.  So when the broker restarts, every
+ * stream is resubscribed from an id of the old run and gets a reset with
+ * reason "epoch"; only streams that arrived while the broker was down
+ * (when nothing could be published) subscribe without a cursor.
+ *
+ * Broker trouble is never the browser's: streams stay open with
+ * heartbeats while the connection is retried with backoff (100 ms,
+ * doubling to 5 s) and resubscribed from each stream's last id.
+ *
+ * Bounds: input holds at most one whole frame (PROTO_MAX_FRAME) plus a
+ * read; output to the broker at most UPSTREAM_OUT_MAX bytes.  Passing
+ * the output bound (10,000s of resubscriptions at once) drops the
+ * connection, counted in dropped_out; the reconnect retries from the
+ * cursors, so nothing is lost.  A frame that does not decode drops the
+ * connection too.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "buf.h"
+#include "eventid.h"
+#include "log.h"
+#include "proto.h"
+#include "responder.h"
+#include "sse.h"
+#include "stream.h"
+#include "upstream.h"
+
+#define UPSTREAM_OUT_MAX	(64 * 1024 * 1024)
+#define UPSTREAM_READ		65536
+#define UPSTREAM_BACKOFF_MIN	0.1
+#define UPSTREAM_BACKOFF_MAX	5.0
+#define UPSTREAM_BAD_CURSOR	"malformed"	/* never a valid id */
+
+struct channel {
+	struct channel		*hnext;
+	LIST_HEAD(, stream_chan) members;
+	size_t			 refs;
+	uint32_t		 hash;
+	size_t			 len;
+	char			 name[];	/* NUL-terminated */
+};
+
+enum upstream_state {
+	UP_DOWN,
+	UP_CONNECTING,
+	UP_HELLO,
+	UP_READY,
+};
+
+struct upstream_stats	 upstream_stats;
+
+static struct ev_loop	*up_loop;
+static struct sockaddr_un up_addr;
+static int		 up_state = UP_DOWN;
+static int		 up_stopped;
+static ev_io		 up_io;
+static ev_timer		 up_retry;
+static double		 up_backoff = UPSTREAM_BACKOFF_MIN;
+static struct buf	 up_in, up_out;
+static int		 up_in_read;	/* inside the read callback */
+static int		 up_failed;	/* drop after the read callback */
+static TAILQ_HEAD(, stream) up_pending = TAILQ_HEAD_INITIALIZER(up_pending);
+static struct stream	*up_replay_to;	/* NULL: discard the replay */
+static uint64_t		 up_replay_left;
+
+static struct channel	**up_chan;
+static size_t		 up_nbuckets, up_nchan;
+
+static void	upstream_io_cb(struct ev_loop *, ev_io *, int);
+static void	upstream_retry_cb(struct ev_loop *, ev_timer *, int);
+static void	upstream_down(const char *);
+static void	upstream_fail(const char *);
+
+/* FNV-1a: channel names are short and come from our own parser. */
+static uint32_t
+upstream_hash(const char *p, size_t len)
+{
+	uint32_t	h = 2166136261u;
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 16777619u;
+	}
+	return (h);
+}
+
+static struct channel *
+upstream_chan_find(const char *name, size_t len, uint32_t h)
+{
+	struct channel	*ch;
+
+	if (up_nbuckets == 0)
+		return (NULL);
+	for (ch = up_chan[h & (up_nbuckets - 1)]; ch != NULL; ch = ch->hnext)
+		if (ch->hash == h && ch->len == len &&
+		    memcmp(ch->name, name, len) == 0)
+			return (ch);
+	return (NULL);
+}
+
+/* Doubles the table when it is full; keeps the old one if memory fails. */
+static void
+upstream_chan_grow(void)
+{
+	struct channel	**nt, *ch, *next;
+	size_t		  n, i;
+
+	n = up_nbuckets ? up_nbuckets * 2 : 256;
+	if ((nt = calloc(n, sizeof(*nt))) == NULL)
+		return;
+	for (i = 0; i < up_nbuckets; i++)
+		for (ch = up_chan[i]; ch != NULL; ch = next) {
+			next = ch->hnext;
+			ch->hnext = nt[ch->hash & (n - 1)];
+			nt[ch->hash & (n - 1)] = ch;
+		}
+	free(up_chan);
+	up_chan = nt;
+	up_nbuckets = n;
+}
+
+static void
+upstream_chan_remove(struct channel *ch)
+{
+	struct channel	**pp;
+
+	for (pp = &up_chan[ch->hash & (up_nbuckets - 1)]; *pp != ch;
+	    pp = &(*pp)->hnext)
+		;
+	*pp = ch->hnext;
+	up_nchan--;
+	free(ch);
+}
+
+/* Queues a frame already appended to up_out: arm the write side. */
+static void
+upstream_want_write(void)
+{
+	if (up_state == UP_CONNECTING || up_io.fd < 0)
+		return;
+	ev_io_stop(up_loop, &up_io);
+	ev_io_set(&up_io, up_io.fd, EV_READ | EV_WRITE);
+	ev_io_start(up_loop, &up_io);
+}
+
+int
+upstream_connected(void)
+{
+	return (up_state == UP_READY);
+}
+
+int
+upstream_join(struct stream *s, size_t i, const char *name, size_t len)
+{
+	struct channel	*ch;
+	uint32_t	 h = upstream_hash(name, len);
+
+	if ((ch = upstream_chan_find(name, len, h)) == NULL) {
+		if (up_nchan >= up_nbuckets)
+			upstream_chan_grow();
+		if (up_nbuckets == 0 ||
+		    (ch = malloc(sizeof(*ch) + len + 1)) == NULL)
+			return (-1);
+		ch->refs = 0;
+		ch->hash = h;
+		ch->len = len;
+		memcpy(ch->name, name, len);
+		ch->name[len] = '\0';
+		LIST_INIT(&ch->members);
+		ch->hnext = up_chan[h & (up_nbuckets - 1)];
+		up_chan[h & (up_nbuckets - 1)] = ch;
+		up_nchan++;
+	}
+	ch->refs++;
+	s->chans[i].ch = ch;
+	s->chans[i].s = s;
+	LIST_INSERT_HEAD(&ch->members, &s->chans[i], entry);
+	return (0);
+}
+
+/* Sends SUBSCRIBE for s's channels from its cursor; s becomes PENDING. */
+void
+upstream_subscribe(struct stream *s)
+{
+	struct proto_str	 names[PROTO_MAX_CHANNELS];
+	char			 id[EVENTID_MAX];
+	const char		*last = NULL;
+	size_t			 lastlen = 0, i, n = 0;
+
+	if (s->state == STREAM_CLOSING || s->state == STREAM_DEAD)
+		return;
+	s->state = STREAM_WAITING;
+	if (up_state != UP_READY)
+		return;
+	for (i = 0; i < s->nchan && n < PROTO_MAX_CHANNELS; i++) {
+		names[n].ptr = s->chans[i].ch->name;
+		names[n++].len = (uint32_t)s->chans[i].ch->len;
+	}
+	if (s->cursor_state == STREAM_CURSOR_SET) {
+		lastlen = eventid_format(id, sizeof(id), s->cursor.epoch,
+		    s->cursor.seq);
+		last = id;
+	} else if (s->cursor_state == STREAM_CURSOR_BAD) {
+		last = UPSTREAM_BAD_CURSOR;
+		lastlen = strlen(last);
+	}
+	if (proto_encode_subscribe(&up_out, s->token, names, n, last,
+	    lastlen) == -1) {
+		upstream_stats.dropped_out++;
+		upstream_fail("output to the broker over its bound");
+		return;
+	}
+	upstream_stats.subscribes++;
+	s->state = STREAM_PENDING;
+	s->in_pending = 1;
+	TAILQ_INSERT_TAIL(&up_pending, s, pend_entry);
+	upstream_want_write();
+}
+
+void
+upstream_leave(struct stream *s)
+{
+	struct channel		*ch;
+	struct proto_str	 name;
+	size_t			 i;
+
+	if (s->in_pending) {
+		TAILQ_REMOVE(&up_pending, s, pend_entry);
+		s->in_pending = 0;
+	}
+	if (up_replay_to == s)
+		up_replay_to = NULL;
+	for (i = 0; i < s->nchan; i++) {
+		if ((ch = s->chans[i].ch) == NULL)
+			continue;
+		LIST_REMOVE(&s->chans[i], entry);
+		s->chans[i].ch = NULL;
+		if (--ch->refs > 0)
+			continue;
+		if (up_state == UP_READY) {
+			name.ptr = ch->name;
+			name.len = (uint32_t)ch->len;
+			if (proto_encode_unsubscribe(&up_out, 0, &name,
+			    1) == -1) {
+				upstream_stats.dropped_out++;
+				upstream_fail("output to the broker over its "
+				    "bound");
+			} else
+				upstream_want_write();
+		}
+		upstream_chan_remove(ch);
+	}
+}
+
+/* The pending stream a SUBSCRIBED/RESET/ERROR with this ref is for. */
+static struct stream *
+upstream_pending_find(uint64_t ref)
+{
+	struct stream	*s;
+
+	TAILQ_FOREACH(s, &up_pending, pend_entry)
+		if (s->token == ref)
+			return (s);
+	return (NULL);
+}
+
+static void
+upstream_pending_remove(struct stream *s)
+{
+	TAILQ_REMOVE(&up_pending, s, pend_entry);
+	s->in_pending = 0;
+}
+
+/* Formats into a shared message; NULL (logged) on failure. */
+static struct stream_msg *
+upstream_msg(struct buf *b, int rc)
+{
+	struct stream_msg	*m;
+
+	if (rc == -1 || (m = stream_msg_new(b, 0)) == NULL) {
+		log_warnx("cannot format an event");
+		buf_free(b);
+		return (NULL);
+	}
+	return (m);
+}
+
+static void
+upstream_on_subscribed(struct proto_msg *msg)
+{
+	struct stream		*s;
+	struct stream_msg	*m;
+	struct eventid		 head;
+	struct buf		 b;
+	const struct proto_str	*h = &msg->u.subscribed.head_id;
+
+	if ((s = upstream_pending_find(msg->ref)) == NULL) {
+		up_replay_to = NULL;	/* stream gone: drop its replay */
+		up_replay_left = msg->u.subscribed.nreplay;
+		return;
+	}
+	upstream_pending_remove(s);
+	if (s->cursor_state != STREAM_CURSOR_SET &&
+	    eventid_parse(h->ptr, h->len, &head) == 0) {
+		buf_init(&b, 0);
+		if ((m = upstream_msg(&b, sse_cursor(&b, h->ptr,
+		    h->len))) != NULL) {
+			stream_send(s, m);
+			stream_msg_unref(m);
+		}
+		s->cursor = head;
+		s->cursor_state = STREAM_CURSOR_SET;
+	}
+	if (msg->u.subscribed.nreplay > 0) {
+		s->state = STREAM_REPLAY;
+		up_replay_to = s;
+		up_replay_left = msg->u.subscribed.nreplay;
+	} else
+		s->state = STREAM_LIVE;
+	log_debug("stream %llu: subscribed, head %.*s, %llu to replay",
+	    (unsigned long long)s->token, (int)h->len, h->ptr,
+	    (unsigned long long)msg->u.subscribed.nreplay);
+}
+
+static void
+upstream_on_reset(struct proto_msg *msg)
+{
+	struct stream		*s;
+	struct stream_msg	*m;
+	struct buf		 b;
+	struct eventid		 head;
+	const struct proto_str	*r = &msg->u.reset.reason;
+	const struct proto_str	*o = &msg->u.reset.oldest_id;
+	const struct proto_str	*h = &msg->u.reset.head_id;
+
+	upstream_stats.resets++;
+	if ((s = upstream_pending_find(msg->ref)) == NULL)
+		return;
+	buf_init(&b, 0);
+	if ((m = upstream_msg(&b, sse_reset(&b, r->ptr, r->len, o->ptr,
+	    o->len, h->ptr, h->len))) == NULL)
+		return;
+	stream_send(s, m);
+	stream_msg_unref(m);
+	if (eventid_parse(h->ptr, h->len, &head) == 0) {
+		s->cursor = head;
+		s->cursor_state = STREAM_CURSOR_SET;
+	}
+	log_debug("stream %llu: reset (%.*s), head %.*s",
+	    (unsigned long long)s->token, (int)r->len, r->ptr, (int)h->len,
+	    h->ptr);
+}
+
+/*
+ * An event goes to the stream being replayed to, or, live, to every LIVE
+ * member of its channel; its SSE text is formatted once for all.
+ */
+static void
+upstream_on_event(struct proto_msg *msg)
+{
+	struct channel		*ch;
+	struct stream_chan	*sc;
+	struct stream_msg	*m = NULL;
+	struct stream		*s;
+	struct eventid		 id, *idp = &id;
+	struct buf		 b;
+	const struct proto_str	*c = &msg->u.event.channel;
+	const struct proto_str	*i = &msg->u.event.id;
+	const struct proto_str	*t = &msg->u.event.type;
+	const struct proto_str	*d = &msg->u.event.data;
+
+	upstream_stats.events++;
+	if (eventid_parse(i->ptr, i->len, &id) == -1)
+		idp = NULL;
+	buf_init(&b, 0);
+	if (up_replay_left > 0) {
+		up_replay_left--;
+		s = up_replay_to;
+		if (up_replay_left == 0)
+			up_replay_to = NULL;
+		if (s == NULL)
+			return;
+		if (up_replay_left == 0 && s->state == STREAM_REPLAY)
+			s->state = STREAM_LIVE;
+		if ((m = upstream_msg(&b, sse_event(&b, i->ptr, i->len,
+		    t->ptr, t->len, d->ptr, d->len))) == NULL)
+			return;
+		stream_deliver(s, m, idp);
+		stream_msg_unref(m);
+		return;
+	}
+	if ((ch = upstream_chan_find(c->ptr, c->len,
+	    upstream_hash(c->ptr, c->len))) == NULL)
+		return;
+	LIST_FOREACH(sc, &ch->members, entry) {
+		if (sc->s->state != STREAM_LIVE)
+			continue;
+		if (m == NULL && (m = upstream_msg(&b, sse_event(&b, i->ptr,
+		    i->len, t->ptr, t->len, d->ptr, d->len))) == NULL)
+			return;
+		stream_deliver(sc->s, m, idp);
+	}
+	stream_msg_unref(m);
+	buf_free(&b);
+}
+
+static void
+upstream_on_error(struct proto_msg *msg)
+{
+	struct stream	*s;
+
+	log_warnx("broker error %llu for ref %llu: %.*s",
+	    (unsigned long long)msg->u.error.code,
+	    (unsigned long long)msg->ref, (int)msg->u.error.message.len,
+	    msg->u.error.message.ptr);
+	if (up_state != UP_READY) {
+		upstream_fail("refused by the broker");
+		return;
+	}
+	if (msg->ref != 0 && (s = upstream_pending_find(msg->ref)) != NULL) {
+		upstream_pending_remove(s);
+		stream_end(s);
+	}
+}
+
+/* Subscribes a stream that waits for the connection. */
+static void
+upstream_resubscribe_cb(struct stream *s, void *arg)
+{
+	(void)arg;
+	if (s->state == STREAM_WAITING)
+		upstream_subscribe(s);
+}
+
+static void
+upstream_on_welcome(struct proto_msg *msg)
+{
+	if (up_state != UP_HELLO) {
+		upstream_fail("unexpected WELCOME");
+		return;
+	}
+	up_state = UP_READY;
+	up_backoff = UPSTREAM_BACKOFF_MIN;
+	upstream_stats.connects++;
+	log_info("connected to the broker at %s (epoch %.*s)",
+	    up_addr.sun_path, (int)msg->u.welcome.epoch.len,
+	    msg->u.welcome.epoch.ptr);
+	stream_foreach(upstream_resubscribe_cb, NULL);
+}
+
+static void
+upstream_dispatch(struct proto_msg *msg)
+{
+	switch (msg->type) {
+	case PROTO_WELCOME:
+		upstream_on_welcome(msg);
+		break;
+	case PROTO_SUBSCRIBED:
+		upstream_on_subscribed(msg);
+		break;
+	case PROTO_RESET:
+		upstream_on_reset(msg);
+		break;
+	case PROTO_EVENT:
+		upstream_on_event(msg);
+		break;
+	case PROTO_ERROR:
+		upstream_on_error(msg);
+		break;
+	case PROTO_UNSUBSCRIBED:
+	case PROTO_PONG:
+		break;
+	default:
+		log_warnx("unexpected %s from the broker",
+		    proto_type_name(msg->type));
+		upstream_fail("protocol error");
+		break;
+	}
+}
+
+/* Reads what the broker sent and handles every whole frame. */
+static void
+upstream_read(void)
+{
+	struct proto_msg	 msg;
+	char			 err[128];
+	size_t			 used;
+	ssize_t			 n;
+	int			 rc;
+
+	if (buf_reserve(&up_in, UPSTREAM_READ) == -1) {
+		upstream_fail("input buffer");
+		return;
+	}
+	n = read(up_io.fd, buf_tail(&up_in), UPSTREAM_READ);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		log_warn("read from the broker");
+		upstream_fail("read error");
+		return;
+	}
+	if (n == 0) {
+		upstream_fail("closed by the broker");
+		return;
+	}
+	buf_commit(&up_in, (size_t)n);
+	up_in_read = 1;
+	while (!up_failed && buf_used(&up_in) > 0) {
+		rc = proto_decode(buf_head(&up_in), buf_used(&up_in),
+		    PROTO_MAX_FRAME, &msg, &used, err, sizeof(err));
+		if (rc == PROTO_MORE)
+			break;
+		if (rc == PROTO_BAD) {
+			log_warnx("bad frame from the broker: %s", err);
+			upstream_fail("protocol error");
+			break;
+		}
+		upstream_dispatch(&msg);
+		proto_msg_free(&msg);
+		buf_consume(&up_in, used);
+	}
+	up_in_read = 0;
+	stream_reap();
+	if (up_failed)
+		upstream_down(NULL);
+}
+
+static void
+upstream_write(void)
+{
+	ssize_t	n;
+
+	if (buf_used(&up_out) > 0) {
+		n = write(up_io.fd, buf_head(&up_out), buf_used(&up_out));
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return;
+			log_warn("write to the broker");
+			upstream_down("write error");
+			return;
+		}
+		buf_consume(&up_out, (size_t)n);
+	}
+	if (buf_used(&up_out) == 0) {
+		ev_io_stop(up_loop, &up_io);
+		ev_io_set(&up_io, up_io.fd, EV_READ);
+		ev_io_start(up_loop, &up_io);
+	}
+}
+
+/* Completes a connect: the socket is writable, check how it went. */
+static void
+upstream_connected_now(void)
+{
+	int		e = 0;
+	socklen_t	len = sizeof(e);
+
+	if (getsockopt(up_io.fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+		e = errno;
+	if (e != 0) {
+		errno = e;
+		log_debug("connect %s: %s", up_addr.sun_path, strerror(e));
+		upstream_down(NULL);
+		return;
+	}
+	up_state = UP_HELLO;
+	upstream_want_write();
+}
+
+static void
+upstream_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	if (up_state == UP_CONNECTING) {
+		upstream_connected_now();
+		return;
+	}
+	if (revents & EV_READ) {
+		upstream_read();
+		if (up_state == UP_DOWN)
+			return;
+	}
+	if (revents & EV_WRITE)
+		upstream_write();
+}
+
+/* Starts a connection: HELLO is queued, WELCOME completes it. */
+static void
+upstream_connect(void)
+{
+	int	fd;
+
+	buf_reset(&up_in);
+	buf_reset(&up_out);
+	up_failed = 0;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("socket");
+		goto retry;
+	}
+	if (proto_encode_hello(&up_out, PROTO_VERSION,
+	    PROTO_ROLE_SUBSCRIBER) == -1) {
+		close(fd);
+		goto retry;
+	}
+	ev_io_init(&up_io, upstream_io_cb, fd, EV_READ | EV_WRITE);
+	if (connect(fd, (struct sockaddr *)&up_addr, sizeof(up_addr)) == -1) {
+		if (errno != EINPROGRESS) {
+			log_debug("connect %s: %s", up_addr.sun_path,
+			    strerror(errno));
+			close(fd);
+			up_io.fd = -1;
+			goto retry;
+		}
+		up_state = UP_CONNECTING;
+		ev_io_set(&up_io, fd, EV_WRITE);
+	} else
+		up_state = UP_HELLO;
+	ev_io_start(up_loop, &up_io);
+	return;
+retry:
+	up_state = UP_DOWN;
+	ev_timer_set(&up_retry, up_backoff, 0.);
+	ev_timer_start(up_loop, &up_retry);
+	up_backoff *= 2;
+	if (up_backoff > UPSTREAM_BACKOFF_MAX)
+		up_backoff = UPSTREAM_BACKOFF_MAX;
+}
+
+static void
+upstream_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (!up_stopped)
+		upstream_connect();
+}
+
+/* Every stream goes back to waiting for a new connection. */
+static void
+upstream_unsubscribed_cb(struct stream *s, void *arg)
+{
+	(void)arg;
+	if (s->in_pending) {
+		TAILQ_REMOVE(&up_pending, s, pend_entry);
+		s->in_pending = 0;
+	}
+	if (s->state == STREAM_PENDING || s->state == STREAM_REPLAY ||
+	    s->state == STREAM_LIVE)
+		s->state = STREAM_WAITING;
+}
+
+/* Drops the connection (not inside the read loop: see upstream_fail). */
+static void
+upstream_down(const char *why)
+{
+	int	was_ready = up_state == UP_READY;
+
+	if (up_io.fd >= 0) {
+		ev_io_stop(up_loop, &up_io);
+		close(up_io.fd);
+		up_io.fd = -1;
+	}
+	if (why != NULL || was_ready)
+		log_warnx("broker connection lost%s%s", why ? ": " : "",
+		    why ? why : "");
+	if (was_ready)
+		upstream_stats.disconnects++;
+	up_state = UP_DOWN;
+	up_failed = 0;
+	up_replay_to = NULL;
+	up_replay_left = 0;
+	stream_foreach(upstream_unsubscribed_cb, NULL);
+	buf_free(&up_in);
+	buf_free(&up_out);
+	buf_init(&up_in, PROTO_HEADER_LEN + PROTO_MAX_FRAME + UPSTREAM_READ);
+	buf_init(&up_out, UPSTREAM_OUT_MAX);
+	if (up_stopped)
+		return;
+	ev_timer_set(&up_retry, up_backoff, 0.);
+	ev_timer_start(up_loop, &up_retry);
+	up_backoff *= 2;
+	if (up_backoff > UPSTREAM_BACKOFF_MAX)
+		up_backoff = UPSTREAM_BACKOFF_MAX;
+}
+
+/* Drops the connection now, or after the frame loop when inside it. */
+static void
+upstream_fail(const char *why)
+{
+	if (up_in_read) {
+		if (!up_failed)
+			log_warnx("broker connection: %s", why);
+		up_failed = 1;
+		return;
+	}
+	upstream_down(why);
+}
+
+void
+upstream_init(struct ev_loop *loop, const char *path)
+{
+	up_loop = loop;
+	memset(&up_addr, 0, sizeof(up_addr));
+	up_addr.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(up_addr.sun_path))
+		fatalx("broker socket path too long: %s", path);
+	strncpy(up_addr.sun_path, path, sizeof(up_addr.sun_path) - 1);
+	buf_init(&up_in, PROTO_HEADER_LEN + PROTO_MAX_FRAME + UPSTREAM_READ);
+	buf_init(&up_out, UPSTREAM_OUT_MAX);
+	up_io.fd = -1;
+	ev_init(&up_retry, upstream_retry_cb);
+	upstream_chan_grow();
+	upstream_connect();
+}
+
+/* Closes the connection for good (at exit). */
+void
+upstream_shutdown(void)
+{
+	up_stopped = 1;
+	ev_timer_stop(up_loop, &up_retry);
+	if (up_io.fd >= 0) {
+		ev_io_stop(up_loop, &up_io);
+		close(up_io.fd);
+		up_io.fd = -1;
+	}
+	up_state = UP_DOWN;
+	buf_free(&up_in);
+	buf_free(&up_out);
+}
+
+/* Frees the channel table once every stream is gone. */
+void
+upstream_free(void)
+{
+	free(up_chan);
+	up_chan = NULL;
+	up_nbuckets = up_nchan = 0;
+}
