@@ -1,0 +1,597 @@
+'use strict';
+// The web tests' harness: finds the built programs and the node packages,
+// starts the broker, the responder and a real web server (from Debian's
+// packages) on private sockets and free ports in a private temp dir,
+// renders the example configs of fcgi/conf for them, and stops everything
+// on exit.  Readiness is always polled for, with a deadline.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const net = require('net');
+const http = require('http');
+const { spawn, execFile, execFileSync } = require('child_process');
+const { createRequire } = require('module');
+const tap = require('./tap');
+
+const srcdir = path.resolve(process.env.top_srcdir ||
+    path.join(__dirname, '..', '..', '..'));
+const builddir = path.resolve(process.env.top_builddir || srcdir);
+const confdir = path.join(srcdir, 'fcgi', 'conf');
+
+const bin = {
+	broker: process.env.FASTSSE_BROKER ||
+	    path.join(builddir, 'broker', 'fastsse-broker'),
+	cli: process.env.FASTSSE_CLI || path.join(builddir, 'broker', 'fastsse'),
+	responder: process.env.FASTSSE_FCGI ||
+	    path.join(builddir, 'fcgi', 'fastsse-fcgi'),
+};
+
+// The fastsse command, run as the real binary when libtool built it
+// as a wrapper script around a shared library: the wrapper costs about
+// 0.2 s per run here, which would swamp the latency being measured.
+function cliCommand() {
+	const real = path.join(path.dirname(bin.cli), '.libs',
+	    path.basename(bin.cli));
+	const libs = path.join(builddir, 'shared', '.libs');
+	if (process.env.FASTSSE_CLI || !fs.existsSync(real) ||
+	    !fs.existsSync(libs))
+		return [bin.cli, process.env];
+	const env = Object.assign({}, process.env);
+	env.LD_LIBRARY_PATH = libs + (env.LD_LIBRARY_PATH ?
+	    ':' + env.LD_LIBRARY_PATH : '');
+	return [real, env];
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+// Polls cond (sync or async) every `every` ms until it is true or the
+// deadline passes; returns whether it became true.
+async function waitFor(cond, ms, every = 10) {
+	const end = now() + ms;
+	for (;;) {
+		try {
+			if (await cond())
+				return true;
+		} catch (e) { /* not yet */ }
+		if (now() > end)
+			return false;
+		await sleep(every);
+	}
+}
+
+// A program from Debian's packages, which may live in an sbin directory
+// that a non-root PATH lacks.
+function findProgram(name) {
+	const dirs = (process.env.PATH || '').split(':')
+	    .concat(['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin']);
+	for (const d of dirs) {
+		const p = path.join(d, name);
+		try {
+			fs.accessSync(p, fs.constants.X_OK);
+			return p;
+		} catch (e) { /* next */ }
+	}
+	return null;
+}
+
+// The node packages installed by tests/web/setup.sh, or null.
+function nodeModules() {
+	const cands = [];
+	if (process.env.FASTSSE_NODE_MODULES)
+		cands.push(process.env.FASTSSE_NODE_MODULES);
+	cands.push(path.join(builddir, 'tests', 'web', 'npm', 'node_modules'));
+	cands.push(path.join(srcdir, 'tests', 'web', 'npm', 'node_modules'));
+	cands.push(path.join(srcdir, 'tests', 'web', 'node_modules'));
+	for (const c of cands)
+		if (fs.existsSync(path.join(c, 'eventsource', 'package.json')))
+			return c;
+	return null;
+}
+
+function requireModule(name) {
+	const nm = nodeModules();
+	if (nm === null)
+		return null;
+	return createRequire(path.join(nm, 'noop.js'))(name);
+}
+
+// Skips the whole file unless the programs it needs exist.
+function needs(what) {
+	for (const w of what) {
+		if (w === 'build') {
+			for (const b of Object.values(bin))
+				if (!fs.existsSync(b))
+					tap.skipAll('not built: ' + b);
+		} else if (w === 'node_modules') {
+			if (nodeModules() === null)
+				tap.skipAll('node packages missing: run tests/web/setup.sh');
+		} else if (findProgram(w) === null)
+			tap.skipAll(w + ' is not installed');
+	}
+}
+
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.on('error', reject);
+		s.listen(0, '127.0.0.1', () => {
+			const p = s.address().port;
+			s.close(() => resolve(p));
+		});
+	});
+}
+
+// The user a web server started as root switches to; it must reach the
+// sockets in our temp dir.
+function webUser() {
+	if (process.getuid() !== 0) {
+		const u = os.userInfo().username;
+		let g = u;
+		try {
+			g = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+		} catch (e) { /* keep */ }
+		return [u, g];
+	}
+	try {
+		execFileSync('id', ['www-data'], { stdio: 'ignore' });
+		return ['www-data', 'www-data'];
+	} catch (e) {
+		return ['nobody', 'nogroup'];
+	}
+}
+
+const procs = new Set();
+
+// A child process whose output goes to a log file in the temp dir.
+class Proc {
+	constructor(name, cmd, args, logfile, opts = {}) {
+		this.name = name;
+		this.logfile = logfile;
+		const fd = fs.openSync(logfile, 'a');
+		this.child = spawn(cmd, args, { stdio: ['ignore', fd, fd],
+		    env: opts.env || process.env });
+		fs.closeSync(fd);
+		this.exited = false;
+		this.code = null;
+		this.exitPromise = new Promise((resolve) => {
+			this.child.on('exit', (code, sig) => {
+				this.exited = true;
+				this.code = code === null ? sig : code;
+				procs.delete(this);
+				resolve(this.code);
+			});
+			this.child.on('error', (e) => {
+				this.exited = true;
+				this.code = String(e);
+				procs.delete(this);
+				resolve(this.code);
+			});
+		});
+		procs.add(this);
+	}
+
+	get pid() { return this.child.pid; }
+
+	// SIGTERM (or sig), then SIGKILL if it has not exited after ms.
+	async stop(sig = 'SIGTERM', ms = 5000) {
+		if (this.exited)
+			return this.code;
+		try { this.child.kill(sig); } catch (e) { /* gone */ }
+		const t = setTimeout(() => {
+			try { this.child.kill('SIGKILL'); } catch (e) { /* gone */ }
+		}, ms);
+		const c = await this.exitPromise;
+		clearTimeout(t);
+		return c;
+	}
+
+	log() {
+		try { return fs.readFileSync(this.logfile, 'utf8'); } catch (e) {
+			return '';
+		}
+	}
+}
+
+process.on('exit', () => {
+	for (const p of procs) {
+		try { p.child.kill('SIGKILL'); } catch (e) { /* gone */ }
+	}
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+	process.on(sig, () => process.exit(1));
+
+function connectUnix(sock) {
+	return new Promise((resolve, reject) => {
+		const c = net.connect(sock);
+		c.on('connect', () => { c.destroy(); resolve(true); });
+		c.on('error', reject);
+	});
+}
+
+// One HTTP request; resolves with status, headers and the whole body.
+function request(url, opts = {}) {
+	return new Promise((resolve, reject) => {
+		const req = http.request(url, { method: opts.method || 'GET',
+		    headers: opts.headers || {}, agent: false }, (res) => {
+			let body = '';
+			res.setEncoding('utf8');
+			res.on('data', (d) => { body += d; });
+			res.on('end', () => resolve({ status: res.statusCode,
+			    headers: res.headers, body }));
+			res.on('error', reject);
+		});
+		req.setTimeout(opts.timeout || 5000, () => req.destroy(
+		    new Error('timeout')));
+		req.on('error', reject);
+		req.end(opts.body);
+	});
+}
+
+// A raw streaming GET: collects the body with arrival times until closed.
+class RawStream {
+	constructor(url, headers = {}) {
+		this.chunks = [];
+		this.text = '';
+		this.status = null;
+		this.headers = null;
+		this.ended = false;
+		this.req = http.get(url, { headers, agent: false }, (res) => {
+			this.status = res.statusCode;
+			this.headers = res.headers;
+			res.setEncoding('utf8');
+			res.on('data', (d) => {
+				this.chunks.push({ t: now(), d });
+				this.text += d;
+			});
+			res.on('end', () => { this.ended = true; });
+			res.on('error', () => { this.ended = true; });
+		});
+		this.req.on('error', () => { this.ended = true; });
+	}
+
+	close() { this.req.destroy(); }
+}
+
+class Env {
+	constructor(kind, opts = {}) {
+		this.kind = kind;
+		this.opts = opts;
+		this.tmp = fs.mkdtempSync(path.join(os.tmpdir(),
+		    'fastsse-web-' + kind + '-'));
+		// A web server started as root works as another user, which
+		// must reach the sockets in here.
+		fs.chmodSync(this.tmp, 0o755);
+		this.state = path.join(this.tmp, 'state');
+		this.conf = path.join(this.tmp, 'conf');
+		this.www = path.join(this.tmp, 'www');
+		for (const d of [this.state, this.conf, this.www])
+			fs.mkdirSync(d, { mode: 0o755 });
+		fs.chmodSync(this.state, 0o755);
+		// The demo page is the document root's index (the browser test
+		// opens it; the others use it to see the server is up).
+		const page = path.join(srcdir, 'fcgi', 'demo', 'index.html');
+		fs.writeFileSync(path.join(this.www, 'index.html'),
+		    fs.existsSync(page) ? fs.readFileSync(page) :
+		    '<!doctype html><title>fastsse</title>\n');
+		this.brokerSock = path.join(this.tmp, 'broker.sock');
+		this.respSock = path.join(this.tmp, 'fcgi.sock');
+		this.heartbeat = opts.heartbeat || 1;
+		this.retry = opts.retry || 300;
+		this.downRetry = opts.downRetry || 300;
+		this.brokerArgs = opts.brokerArgs || [];
+		this.respArgs = opts.respArgs || [];
+		this.broker = null;
+		this.responder = null;
+		this.web = null;
+		this.nstarts = { broker: 0, responder: 0, web: 0 };
+		this.cli = cliCommand();
+	}
+
+	spawnsResponder() {
+		return this.kind === 'lighttpd-spawn' || this.kind === 'apache-fcgid';
+	}
+
+	url(p = '/') { return 'http://127.0.0.1:' + this.port + p; }
+
+	sseUrl(query) { return this.url('/events?' + query); }
+
+	async startBroker(extra = []) {
+		const n = ++this.nstarts.broker;
+		const args = ['-d', '--socket', this.brokerSock,
+		    '--socket-mode', '666']
+		    .concat(this.brokerArgs, extra);
+		this.broker = new Proc('broker', bin.broker, args,
+		    path.join(this.tmp, 'broker-' + n + '.log'));
+		const okk = await waitFor(async () => {
+			if (this.broker.exited)
+				throw new Error('exited');
+			await connectUnix(this.brokerSock);
+			return true;
+		}, 10000);
+		if (!okk || this.broker.exited)
+			throw new Error('broker did not start: ' + this.broker.log());
+	}
+
+	// The responder options besides where it listens and the broker.
+	responderArgs() {
+		return ['--heartbeat', String(this.heartbeat), '--retry',
+		    String(this.retry)].concat(this.respArgs);
+	}
+
+	async startResponder() {
+		if (this.spawnsResponder())
+			return;
+		const n = ++this.nstarts.responder;
+		const args = ['-d', '--listen', 'unix:' + this.respSock,
+		    '--socket-mode', '0666', '--broker', this.brokerSock]
+		    .concat(this.responderArgs());
+		this.responder = new Proc('responder', bin.responder, args,
+		    path.join(this.tmp, 'responder-' + n + '.log'));
+		const okk = await waitFor(() => {
+			if (this.responder.exited)
+				throw new Error('exited');
+			return fs.existsSync(this.respSock);
+		}, 10000);
+		if (!okk || this.responder.exited)
+			throw new Error('responder did not start: ' +
+			    this.responder.log());
+		if (this.web !== null)
+			await this.waitStreaming();
+	}
+
+	render(template, out, extra = {}) {
+		const [u, g] = webUser();
+		const vars = Object.assign({
+			ADDR: '127.0.0.1', PORT: String(this.port),
+			STATEDIR: this.state, CONFDIR: this.conf,
+			DOCROOT: this.www, RESPONDER_SOCKET: this.respSock,
+			BROKER_SOCKET: this.brokerSock,
+			RESPONDER: path.resolve(bin.responder),
+			RESPONDER_ARGS: this.responderArgs().join(' '),
+			DOWN_RETRY: String(this.downRetry),
+			WEBUSER: u, WEBGROUP: g,
+		}, extra);
+		const args = [path.join(confdir, template)];
+		for (const [k, v] of Object.entries(vars))
+			args.push(k + '=' + v);
+		const text = execFileSync('sh', [path.join(confdir,
+		    'render.sh')].concat(args), { encoding: 'utf8' });
+		fs.writeFileSync(out, text);
+		return out;
+	}
+
+	webCommand() {
+		const c = path.join(this.conf, 'server.conf');
+		switch (this.kind) {
+		case 'lighttpd':
+			this.render('lighttpd.conf', c);
+			this.render('sse-down.cgi',
+			    path.join(this.conf, 'sse-down.cgi'));
+			return [findProgram('lighttpd'), ['-D', '-f', c]];
+		case 'lighttpd-spawn':
+			this.render('lighttpd-spawn.conf', c);
+			return [findProgram('lighttpd'), ['-D', '-f', c]];
+		case 'nginx':
+			this.render('nginx.conf', c);
+			return [findProgram('nginx'), ['-c', c, '-e',
+			    path.join(this.state, 'nginx-error.log'),
+			    '-g', 'daemon off;']];
+		case 'apache-proxy':
+			this.render('apache-proxy-fcgi.conf', c);
+			this.render('apache-sse-down.asis',
+			    path.join(this.conf, 'sse-down.asis'));
+			return [findProgram('apache2'), ['-f', c, '-DFOREGROUND']];
+		case 'apache-fcgid':
+			this.render('apache-fcgid.conf', c);
+			return [findProgram('apache2'), ['-f', c, '-DFOREGROUND']];
+		default:
+			throw new Error('unknown web server ' + this.kind);
+		}
+	}
+
+	async startWeb() {
+		if (this.port === undefined)
+			this.port = await freePort();
+		const n = ++this.nstarts.web;
+		const [cmd, args] = this.webCommand();
+		this.web = new Proc('web', cmd, args,
+		    path.join(this.tmp, 'web-' + n + '.log'));
+		const okk = await waitFor(async () => {
+			if (this.web.exited)
+				throw new Error('exited');
+			const r = await request(this.url('/'), { timeout: 1000 });
+			return r.status === 200;
+		}, 15000, 25);
+		if (!okk || this.web.exited)
+			throw new Error(this.kind + ' did not start: ' +
+			    this.web.log() + this.stateLogs());
+	}
+
+	// Stops the web server; a spawned responder goes with it.
+	async stopWeb() {
+		if (this.web !== null)
+			await this.web.stop('SIGTERM', 10000);
+		this.web = null;
+	}
+
+	async restartWeb() {
+		await this.stopWeb();
+		await this.startWeb();
+	}
+
+	// Whether a stream from the responder (not the "down" answer, which
+	// has no comment line) comes through the web server.
+	async probeStreaming() {
+		return new Promise((resolve) => {
+			const s = new RawStream(this.sseUrl('channel=probe'));
+			const end = now() + 3000;
+			const tick = () => {
+				if (/\n:[^\n]*\n/.test('\n' + s.text) ||
+				    /^:/.test(s.text)) {
+					s.close();
+					resolve(true);
+				} else if (s.ended || now() > end) {
+					s.close();
+					resolve(false);
+				} else
+					setTimeout(tick, 10);
+			};
+			tick();
+		});
+	}
+
+	async waitStreaming(ms = 15000) {
+		if (!await waitFor(() => this.probeStreaming(), ms, 50))
+			throw new Error('no stream through ' + this.kind + ': ' +
+			    this.stateLogs());
+	}
+
+	async start() {
+		await this.startBroker();
+		await this.startResponder();
+		await this.startWeb();
+		await this.waitStreaming();
+	}
+
+	// Publishes with the fastsse command; resolves with the event id.
+	publish(channel, data, type) {
+		const args = ['publish', '--socket', this.brokerSock];
+		if (type !== undefined)
+			args.push('--event', type);
+		args.push(channel, data);
+		return new Promise((resolve, reject) => {
+			execFile(this.cli[0], args, { encoding: 'utf8',
+			    env: this.cli[1] },
+			    (err, out, errout) => {
+				if (err)
+					reject(new Error('publish: ' + errout));
+				else
+					resolve(out.trim());
+			});
+		});
+	}
+
+	// A long-lived `fastsse publish --lines`: one event per line written,
+	// without the cost of starting a process per event.
+	linePublisher(channel) {
+		const p = spawn(this.cli[0], ['publish', '--lines', '--socket',
+		    this.brokerSock, channel], { env: this.cli[1],
+		    stdio: ['pipe', 'pipe', 'inherit'] });
+		const ids = [];
+		let buf = '';
+		p.stdout.setEncoding('utf8');
+		p.stdout.on('data', (d) => {
+			buf += d;
+			let i;
+			while ((i = buf.indexOf('\n')) >= 0) {
+				ids.push(buf.slice(0, i));
+				buf = buf.slice(i + 1);
+			}
+		});
+		return { ids, send: (line) => p.stdin.write(line + '\n'),
+		    end: () => new Promise((r) => { p.on('exit', r);
+		    p.stdin.end(); }) };
+	}
+
+	stats() {
+		return new Promise((resolve, reject) => {
+			execFile(this.cli[0], ['stats', '--socket',
+			    this.brokerSock], { encoding: 'utf8', env: this.cli[1] }, (err, out, errout) => {
+				if (err)
+					reject(new Error('stats: ' + errout));
+				else
+					resolve(JSON.parse(out));
+			});
+		});
+	}
+
+	curl(args) {
+		return new Promise((resolve) => {
+			execFile('curl', ['-s', '-S'].concat(args),
+			    { encoding: 'utf8', timeout: 15000 },
+			    (err, out, errout) => resolve({ code: err ? err.code :
+			    0, out, err: errout }));
+		});
+	}
+
+	stateLogs() {
+		let s = '';
+		for (const dir of [this.tmp, this.state]) {
+			let names = [];
+			try { names = fs.readdirSync(dir); } catch (e) { /* */ }
+			for (const f of names.filter((x) => x.endsWith('.log'))) {
+				const text = fs.readFileSync(path.join(dir, f),
+				    'utf8');
+				s += '\n--- ' + f + '\n' + text.split('\n')
+				    .slice(-25).join('\n');
+			}
+		}
+		return s;
+	}
+
+	async stop() {
+		await this.stopWeb();
+		for (const p of [this.responder, this.broker])
+			if (p !== null)
+				await p.stop();
+		if (!process.env.FASTSSE_KEEP_TMP)
+			fs.rmSync(this.tmp, { recursive: true, force: true });
+	}
+}
+
+// An EventSource that records what it sees, for assertions.
+class Client {
+	constructor(EventSource, url, types = [], init = {}) {
+		this.events = [];
+		this.opens = 0;
+		this.errors = 0;
+		this.es = new EventSource(url, init);
+		this.es.onopen = () => { this.opens++; };
+		this.es.onerror = () => { this.errors++; };
+		const rec = (e) => this.events.push({ t: now(), type: e.type,
+		    data: e.data, id: e.lastEventId });
+		this.es.onmessage = rec;
+		for (const t of types)
+			this.es.addEventListener(t, rec);
+	}
+
+	ofType(type) { return this.events.filter((e) => e.type === type); }
+
+	waitEvents(n, ms = 5000, type) {
+		return waitFor(() => (type ? this.ofType(type) : this.events)
+		    .length >= n, ms);
+	}
+
+	close() { this.es.close(); }
+}
+
+// Runs body(env) with a started Env and TAP bookkeeping; exits with the
+// TAP status.  Any exception fails the file with the servers' logs.
+async function main(kind, opts, body) {
+	let env = null;
+	let status = 1;
+	try {
+		env = new Env(kind, opts);
+		await env.start();
+		await body(env);
+		status = tap.done();
+		if (status !== 0)
+			tap.note(env.stateLogs());
+	} catch (e) {
+		tap.ok(false, 'no exception', String(e && e.stack || e));
+		if (env !== null)
+			tap.note(env.stateLogs());
+		tap.done();
+		status = 1;
+	}
+	if (env !== null) {
+		try { await env.stop(); } catch (e) { /* best effort */ }
+	}
+	process.exit(status);
+}
+
+module.exports = { bin, srcdir, builddir, confdir, waitFor, sleep, now,
+    findProgram, nodeModules, requireModule, needs, freePort, Proc, Env,
+    Client, RawStream, request, main, tap };
