@@ -148,6 +148,7 @@ bench_start_broker(const char *bin, char **extra, int nextra)
 	argv[argc++] = (char *)bin;
 	argv[argc++] = (char *)"--socket";
 	argv[argc++] = sockpath;
+	argv[argc++] = (char *)"--foreground";
 	for (i = 0; i < nextra; i++)
 		argv[argc++] = extra[i];
 	argv[argc] = NULL;
@@ -696,6 +697,22 @@ out:
 	buf_free(&r->pub.out);
 }
 
+/* The first line of /proc/loadavg: the machine is shared, say how busy. */
+static const char *
+bench_load(void)
+{
+	static char	 line[128];
+	FILE		*f;
+
+	strcpy(line, "?\n");
+	if ((f = fopen("/proc/loadavg", "r")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL)
+			strcpy(line, "?\n");
+		fclose(f);
+	}
+	return (line);
+}
+
 static long
 bench_num(const char *s, long min, long max)
 {
@@ -762,8 +779,8 @@ main(int argc, char **argv)
 		    (unsigned long)lim, nsubs, (unsigned long)lim - 64);
 		nsubs = (int)(lim - 64);
 	}
-	printf("bench_broker: fd limit %lu, %ld CPUs online\n",
-	    (unsigned long)lim, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("bench_broker: fd limit %lu, %ld CPUs online, load %s",
+	    (unsigned long)lim, sysconf(_SC_NPROCESSORS_ONLN), bench_load());
 
 	memset(&r, 0, sizeof(r));
 	if (hist_init(&r.lat) == -1)

@@ -956,8 +956,9 @@ main(int argc, char **argv)
 	    " streams) in %.3f s: %.0f events/s delivered\n",
 	    atomic_load(&delivered), expect, pc.events, nwarm_local, secs,
 	    (double)atomic_load(&delivered) / secs);
-	printf("published %" PRIu64 " (incl. warm-up) %" PRIu64 " errors, "
-	    "measured publishing took %.3f s\n", atomic_load(&pub_sent),
+	printf("published %" PRIu64 " (incl. warm-up), %" PRIu64 " acknowledged,"
+	    " %" PRIu64 " errors; measured publishing took %.3f s\n",
+	    atomic_load(&pub_sent), atomic_load(&pub_acked),
 	    atomic_load(&pub_errors), pubsecs);
 	for (i = 0; i < nclients; i++)
 		if (clients[i].warm && clients[i].last_seq < pc.events)

@@ -1,0 +1,406 @@
+#!/bin/bash
+# bench_web.sh: the full path, browser-like clients -> web server ->
+# fastsse-fcgi -> fastsse-broker, against nginx + Nchan on the same
+# machine in the same run.  Run from the build directory (or set BUILD):
+#
+#   tests/bench/bench_web.sh [-s "nginx lighttpd nchan"] [-n 1000] [-m 10000]
+#                            [-e 1000] [-w 100] [-z 64]
+#
+# For each system, on freshly started servers:
+#   (c) -m idle streams: RSS delta of web server, responder and broker
+#       divided by the number of streams (lighttpd: at most -l, since it
+#       needs two fds per stream in one process and the hard fd limit is
+#       usually 20000);
+#   (a) -n clients on one channel, -e events of -z bytes published as fast
+#       as the window (-w events not yet received by every client) allows:
+#       delivered events/s, latency;
+#   (b) -n clients, 100 events/s for -d seconds: p50/p99 latency.
+# fastsse is fed over the wire protocol straight to the broker; Nchan with
+# pipelined HTTP POSTs on one keep-alive connection.  Both by sseload.
+#
+# Everything listens on 127.0.0.1 on ports picked at run time, in a
+# private mktemp -d directory; every process started here is stopped by
+# pid on exit.  Each client run is bounded by sseload -t and timeout(1).
+set -u
+
+srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$(pwd)}
+BROKER=${BROKER:-$BUILD/broker/fastsse-broker}
+RESPONDER=${RESPONDER:-$BUILD/fcgi/fastsse-fcgi}
+SSELOAD=${SSELOAD:-$BUILD/tests/bench/sseload}
+CONFDIR=$srcdir/fcgi/conf
+NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
+
+systems="nginx lighttpd nchan"
+nclients=1000
+nidle=10000
+nidle_lighttpd=9000
+nevents=1000
+window=100
+size=64
+rate=100
+rate_secs=10
+workers=2
+while getopts "s:n:m:l:e:w:z:d:W:" opt; do
+	case $opt in
+	s) systems=$OPTARG ;;
+	n) nclients=$OPTARG ;;
+	m) nidle=$OPTARG ;;
+	l) nidle_lighttpd=$OPTARG ;;
+	e) nevents=$OPTARG ;;
+	w) window=$OPTARG ;;
+	z) size=$OPTARG ;;
+	d) rate_secs=$OPTARG ;;
+	W) workers=$OPTARG ;;
+	*) echo "usage: $0 [-s systems] [-n clients] [-m idle] [-l idle-lighttpd] [-e events] [-w window] [-z size] [-d secs] [-W nginx-workers]" >&2
+	   exit 2 ;;
+	esac
+done
+
+for f in "$SSELOAD"; do
+	[ -x "$f" ] || { echo "missing $f (run from the build dir or set BUILD)" >&2; exit 1; }
+done
+case " $systems " in *" nginx "*|*" lighttpd "*)
+	for f in "$BROKER" "$RESPONDER"; do
+		[ -x "$f" ] || { echo "missing $f" >&2; exit 1; }
+	done ;;
+esac
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+tmp=$(mktemp -d /tmp/bench_web.XXXXXX)
+chmod 755 "$tmp"	# nginx/lighttpd workers (www-data) reach the sockets
+pids=""
+declare -A R	# results: R[system.key]=value
+
+cleanup() {
+	local p
+	for p in $pids; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s\n' "$*" >&2; }
+
+# A port nothing listens on now (10000-29999: below the ephemeral range).
+pick_port() {
+	local p i
+	for i in $(seq 1 100); do
+		p=$((10000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Polls (bounded) until a TCP port or a Unix socket accepts.
+wait_port() {
+	local i
+	for i in $(seq 1 200); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	log "port $1 never opened"
+	return 1
+}
+wait_sock() {
+	local i
+	for i in $(seq 1 200); do
+		[ -S "$1" ] && return 0
+		sleep 0.05
+	done
+	log "socket $1 never appeared"
+	return 1
+}
+
+start() {	# start LOGFILE CMD...: runs CMD in the background, records its pid
+	local logf=$1
+	shift
+	"$@" >"$logf" 2>&1 &
+	LASTPID=$!
+	pids="$pids $LASTPID"
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	pids=$(echo "$pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+# RSS in kB of one pid, or of a pid plus its children (nginx master+workers).
+rss() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+rss_tree() {
+	local t=0 p
+	for p in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(rss "$p")))
+	done
+	echo "$t"
+}
+# CPU seconds (user+system, ticks) of a pid plus its children.
+cpu_tree() {
+	local t=0 p
+	for p in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
+# Starts the broker and responder for the fastsse systems.
+start_fastsse() {
+	BSOCK=$tmp/broker.sock
+	FSOCK=$tmp/fcgi.sock
+	rm -f "$BSOCK" "$FSOCK"
+	start "$tmp/broker.log" "$BROKER" --foreground --socket "$BSOCK"
+	BROKER_PID=$LASTPID
+	wait_sock "$BSOCK" || return 1
+	start "$tmp/fcgi.log" "$RESPONDER" -d --listen "unix:$FSOCK" \
+	    --socket-mode 0666 --broker "$BSOCK" --backlog 4096
+	FCGI_PID=$LASTPID
+	wait_sock "$FSOCK" || return 1
+}
+
+stop_fastsse() {
+	stop_pid "$FCGI_PID"
+	stop_pid "$BROKER_PID"
+}
+
+# Renders the web engineer's template and scales its limits for 10k streams.
+conf_nginx() {
+	mkdir -p "$tmp/web" "$tmp/www"
+	"$CONFDIR/render.sh" "$CONFDIR/nginx.conf" PORT="$PORT" \
+	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
+	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$CONFDIR" \
+	    RUNDIR="$tmp" >"$tmp/nginx.conf" || return 1
+	sed -i -e "s/^worker_processes .*/worker_processes $workers;/" \
+	    -e 's/^worker_rlimit_nofile .*/worker_rlimit_nofile 20000;/' \
+	    -e 's/worker_connections .*/worker_connections 19000;/' \
+	    -e "s/listen 127.0.0.1:$PORT;/listen 127.0.0.1:$PORT backlog=4096 reuseport;/" \
+	    -e 's/access_log .*/access_log off;/' \
+	    -e 's/^error_log \(.*\);/error_log \1 warn;/' "$tmp/nginx.conf"
+	grep -q "worker_processes $workers;" "$tmp/nginx.conf" &&
+	    grep -q 'worker_connections 19000;' "$tmp/nginx.conf" &&
+	    grep -q 'reuseport' "$tmp/nginx.conf" ||
+	    { log "fcgi/conf/nginx.conf changed shape; adjust conf_nginx"; return 1; }
+}
+
+conf_lighttpd() {
+	mkdir -p "$tmp/web" "$tmp/www"
+	"$CONFDIR/render.sh" "$CONFDIR/lighttpd.conf" PORT="$PORT" \
+	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
+	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$CONFDIR" \
+	    RUNDIR="$tmp" >"$tmp/lighttpd.conf" || return 1
+	sed -i -e 's/^server.max-fds .*/server.max-fds = 20000/' \
+	    -e 's/^server.max-connections .*/server.max-connections = 9950/' \
+	    "$tmp/lighttpd.conf"
+	grep -q 'max-fds = 20000' "$tmp/lighttpd.conf" ||
+	    { log "fcgi/conf/lighttpd.conf changed shape; adjust conf_lighttpd"; return 1; }
+}
+
+conf_nchan() {
+	mkdir -p "$tmp/web"
+	cat >"$tmp/nchan.conf" <<EOF
+load_module $NCHAN_MODULE;
+worker_processes $workers;
+worker_rlimit_nofile 20000;
+pid $tmp/web/nchan.pid;
+error_log $tmp/web/nchan-error.log warn;
+events { worker_connections 19000; }
+http {
+	access_log off;
+	# nginx closes a keep-alive connection after 1000 requests by
+	# default; the publisher uses one connection for the whole run.
+	keepalive_requests 100000000;
+	client_body_temp_path $tmp/web/body;
+	proxy_temp_path $tmp/web/proxy;
+	fastcgi_temp_path $tmp/web/fastcgi;
+	uwsgi_temp_path $tmp/web/uwsgi;
+	scgi_temp_path $tmp/web/scgi;
+	server {
+		listen 127.0.0.1:$PORT backlog=4096 reuseport;
+		location ~ ^/sub/([A-Za-z0-9_-]+)\$ {
+			nchan_subscriber eventsource;
+			nchan_channel_id \$1;
+			nchan_subscriber_first_message newest;
+		}
+		location ~ ^/pub/([A-Za-z0-9_-]+)\$ {
+			nchan_publisher;
+			nchan_channel_id \$1;
+			nchan_message_buffer_length 1000;
+			nchan_message_timeout 1h;
+		}
+	}
+}
+EOF
+}
+
+# Starts one system's web server (and the fastsse daemons it needs).
+start_system() {
+	local sys=$1
+	PORT=$(pick_port) || return 1
+	case $sys in
+	nginx)
+		start_fastsse || return 1
+		conf_nginx || return 1
+		start "$tmp/nginx.out" nginx -c "$tmp/nginx.conf" -p "$tmp/web/" \
+		    -g 'daemon off;'
+		WEB_PID=$LASTPID
+		SUB_URL="http://127.0.0.1:$PORT/events?channel="
+		;;
+	lighttpd)
+		start_fastsse || return 1
+		conf_lighttpd || return 1
+		start "$tmp/lighttpd.out" lighttpd -D -f "$tmp/lighttpd.conf"
+		WEB_PID=$LASTPID
+		SUB_URL="http://127.0.0.1:$PORT/events?channel="
+		;;
+	nchan)
+		conf_nchan
+		start "$tmp/nchan.out" nginx -c "$tmp/nchan.conf" -p "$tmp/web/" \
+		    -g 'daemon off;'
+		WEB_PID=$LASTPID
+		BROKER_PID=""
+		FCGI_PID=""
+		SUB_URL="http://127.0.0.1:$PORT/sub/"
+		;;
+	esac
+	wait_port "$PORT" || return 1
+	sleep 0.3	# let nginx's workers come up
+}
+
+stop_system() {
+	stop_pid "$WEB_PID"
+	[ -n "${FCGI_PID:-}" ] && stop_fastsse
+	BROKER_PID=""
+	FCGI_PID=""
+}
+
+publisher() {	# publisher SYSTEM CHANNEL
+	if [ "$1" = nchan ]; then
+		echo "http://127.0.0.1:$PORT/pub/$2"
+	else
+		echo "wire:$BSOCK"
+	fi
+}
+
+# Pulls key=value out of sseload's RESULT line.
+field() {
+	sed -n 's/^RESULT .*[ ]'"$2"'=\([^ ]*\).*/\1/p' "$1" | tail -1
+}
+
+# (c) idle streams: RSS per stream.
+run_idle() {
+	local sys=$1 n=$nidle out=$tmp/idle.$1.out base_w base_f=0 base_b=0
+	local w f=0 b=0 ready i
+	[ "$sys" = lighttpd ] && [ "$nidle" -gt "$nidle_lighttpd" ] && n=$nidle_lighttpd
+	base_w=$(rss_tree "$WEB_PID")
+	[ -n "$FCGI_PID" ] && base_f=$(rss "$FCGI_PID") && base_b=$(rss "$BROKER_PID")
+	timeout 200 "$SSELOAD" -u "${SUB_URL}idle" -n "$n" -c 1000 -t 90 -H \
+	    >"$out" 2>&1 &
+	local lpid=$!
+	pids="$pids $lpid"
+	for i in $(seq 1 1000); do
+		grep -q '^READY' "$out" && break
+		kill -0 "$lpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 2		# let the servers finish setting the streams up
+	ready=$(sed -n 's/^READY //p' "$out")
+	w=$(rss_tree "$WEB_PID")
+	[ -n "$FCGI_PID" ] && f=$(rss "$FCGI_PID") && b=$(rss "$BROKER_PID")
+	stop_pid "$lpid"
+	ready=${ready:-0}
+	R[$sys.idle_n]=$ready
+	R[$sys.idle_req]=$n
+	if [ "$ready" -gt 0 ]; then
+		R[$sys.mem_web]=$(( (w - base_w) * 1024 / ready ))
+		R[$sys.mem_fcgi]=$(( (f - base_f) * 1024 / ready ))
+		R[$sys.mem_broker]=$(( (b - base_b) * 1024 / ready ))
+		R[$sys.mem_total]=$(( ( (w - base_w) + (f - base_f) + (b - base_b) ) * 1024 / ready ))
+	fi
+	log "$sys (c): $ready of $n idle streams; RSS kB web $base_w -> $w, responder $base_f -> $f, broker $base_b -> $b; bytes/stream total ${R[$sys.mem_total]:-?}"
+	# Give the servers a moment to notice the RST and free the streams.
+	sleep 2
+}
+
+# (a)/(b) streaming runs.
+run_stream() {	# run_stream SYSTEM TAG SSELOAD-ARGS...
+	local sys=$1 tag=$2 out=$tmp/$2.$1.out c0w c0f=0 c0b=0 c1w c1f=0 c1b=0
+	shift 2
+	local ch="b$tag$RANDOM"
+	c0w=$(cpu_tree "$WEB_PID")
+	[ -n "$FCGI_PID" ] && c0f=$(cpu_tree "$FCGI_PID") && c0b=$(cpu_tree "$BROKER_PID")
+	timeout 300 "$SSELOAD" -u "${SUB_URL}$ch" -n "$nclients" -C "$ch" \
+	    -P "$(publisher "$sys" "$ch")" -z "$size" -t 120 "$@" >"$out" 2>&1
+	c1w=$(cpu_tree "$WEB_PID")
+	[ -n "$FCGI_PID" ] && c1f=$(cpu_tree "$FCGI_PID") && c1b=$(cpu_tree "$BROKER_PID")
+	sed 's/^/    /' "$out" >&2
+	R[$sys.$tag.eps]=$(field "$out" eps)
+	R[$sys.$tag.p50]=$(field "$out" p50_ms)
+	R[$sys.$tag.p99]=$(field "$out" p99_ms)
+	R[$sys.$tag.max]=$(field "$out" max_ms)
+	R[$sys.$tag.delivered]=$(field "$out" delivered)
+	R[$sys.$tag.expected]=$(field "$out" expected)
+	local g t
+	g=$(field "$out" gaps)
+	t=$(field "$out" tailmiss)
+	R[$sys.$tag.lost]=$(( ${g:-0} + ${t:-0} ))
+	R[$sys.$tag.cpu]="web $(( (c1w - c0w) * 10 )) ms, responder $(( (c1f - c0f) * 10 )) ms, broker $(( (c1b - c0b) * 10 )) ms"
+	log "$sys ($tag): CPU ${R[$sys.$tag.cpu]}; load $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+echo "bench_web: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), fd hard limit $(ulimit -Hn), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "nginx worker_processes $workers (fastsse and Nchan alike); $nclients clients; events of $size B"
+for sys in $systems; do
+	log "=== $sys"
+	if ! start_system "$sys"; then
+		log "$sys: could not start; see $tmp"
+		tail -5 "$tmp"/*.log "$tmp"/*.out "$tmp"/web/*error.log 2>/dev/null >&2
+		stop_system
+		continue
+	fi
+	run_idle "$sys"
+	run_stream "$sys" a -e "$nevents" -w "$window"
+	run_stream "$sys" b -e $((rate * rate_secs)) -r "$rate" -w 100000000
+	stop_system
+done
+
+ratio() {	# ratio A B: A/B with two decimals, or "-"
+	if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then
+		awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'
+	else
+		echo "-"
+	fi
+}
+
+echo
+printf '%-9s | %12s %9s %9s %8s | %9s %9s %9s | %7s %8s %8s %8s %8s\n' \
+    system "(a) ev/s" "p50 ms" "p99 ms" "lost" "(b) p50" "p99 ms" "max ms" \
+    streams "B/str" web resp broker
+for sys in $systems; do
+	printf '%-9s | %12s %9s %9s %8s | %9s %9s %9s | %7s %8s %8s %8s %8s\n' "$sys" \
+	    "${R[$sys.a.eps]:--}" "${R[$sys.a.p50]:--}" "${R[$sys.a.p99]:--}" \
+	    "${R[$sys.a.lost]:--}" "${R[$sys.b.p50]:--}" "${R[$sys.b.p99]:--}" \
+	    "${R[$sys.b.max]:--}" "${R[$sys.idle_n]:--}" "${R[$sys.mem_total]:--}" \
+	    "${R[$sys.mem_web]:--}" "${R[$sys.mem_fcgi]:--}" "${R[$sys.mem_broker]:--}"
+done
+echo
+for sys in $systems; do
+	[ -n "${R[$sys.a.cpu]:-}" ] && echo "CPU during (a) $sys: ${R[$sys.a.cpu]}"
+done
+for sys in nginx lighttpd; do
+	case " $systems " in *" $sys "*) ;; *) continue ;; esac
+	case " $systems " in *" nchan "*) ;; *) continue ;; esac
+	echo "fastsse via $sys / Nchan: (a) delivered ev/s x$(ratio "${R[$sys.a.eps]:-}" "${R[nchan.a.eps]:-}")" \
+	    "(aim >= 2); (b) p99 x$(ratio "${R[$sys.b.p99]:-}" "${R[nchan.b.p99]:-}")" \
+	    "(aim: p99 < 50 ms); (c) bytes/stream x$(ratio "${R[$sys.mem_total]:-}" "${R[nchan.mem_total]:-}")" \
+	    "(aim <= 1)"
+done
