@@ -41,9 +41,11 @@ size=64
 rate=100
 rate_secs=10
 workers=2
-while getopts "s:n:m:l:e:w:z:d:W:" opt; do
+scenarios="c a b"
+while getopts "s:S:n:m:l:e:w:z:d:W:" opt; do
 	case $opt in
 	s) systems=$OPTARG ;;
+	S) scenarios=$OPTARG ;;
 	n) nclients=$OPTARG ;;
 	m) nidle=$OPTARG ;;
 	l) nidle_lighttpd=$OPTARG ;;
@@ -52,7 +54,7 @@ while getopts "s:n:m:l:e:w:z:d:W:" opt; do
 	z) size=$OPTARG ;;
 	d) rate_secs=$OPTARG ;;
 	W) workers=$OPTARG ;;
-	*) echo "usage: $0 [-s systems] [-n clients] [-m idle] [-l idle-lighttpd] [-e events] [-w window] [-z size] [-d secs] [-W nginx-workers]" >&2
+	*) echo "usage: $0 [-s systems] [-S scenarios] [-n clients] [-m idle] [-l idle-lighttpd] [-e events] [-w window] [-z size] [-d secs] [-W nginx-workers]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -338,7 +340,8 @@ run_stream() {	# run_stream SYSTEM TAG SSELOAD-ARGS...
 	local ch="b$tag$RANDOM"
 	c0w=$(cpu_tree "$WEB_PID")
 	[ -n "$FCGI_PID" ] && c0f=$(cpu_tree "$FCGI_PID") && c0b=$(cpu_tree "$BROKER_PID")
-	timeout 300 "$SSELOAD" -u "${SUB_URL}$ch" -n "$nclients" -C "$ch" \
+	timeout 300 /usr/bin/time -o "$out.time" -f '%U %S' \
+	    "$SSELOAD" -u "${SUB_URL}$ch" -n "$nclients" -C "$ch" \
 	    -P "$(publisher "$sys" "$ch")" -z "$size" -t 120 "$@" >"$out" 2>&1
 	c1w=$(cpu_tree "$WEB_PID")
 	[ -n "$FCGI_PID" ] && c1f=$(cpu_tree "$FCGI_PID") && c1b=$(cpu_tree "$BROKER_PID")
@@ -353,8 +356,12 @@ run_stream() {	# run_stream SYSTEM TAG SSELOAD-ARGS...
 	g=$(field "$out" gaps)
 	t=$(field "$out" tailmiss)
 	R[$sys.$tag.lost]=$(( ${g:-0} + ${t:-0} ))
-	R[$sys.$tag.cpu]="web $(( (c1w - c0w) * 10 )) ms, responder $(( (c1f - c0f) * 10 )) ms, broker $(( (c1b - c0b) * 10 )) ms"
-	log "$sys ($tag): CPU ${R[$sys.$tag.cpu]}; load $(cut -d' ' -f1-3 /proc/loadavg)"
+	R[$sys.$tag.cpu]="web $(( (c1w - c0w) * 10 )) ms, responder $(( (c1f - c0f) * 10 )) ms, broker $(( (c1b - c0b) * 10 )) ms, sseload $(awk '{ printf "%d", ($1 + $2) * 1000 }' "$out.time" 2>/dev/null) ms"
+	# Server-side CPU (web + responder + broker) per delivered event.
+	R[$sys.$tag.us]=$(awk -v t=$(( (c1w - c0w) + (c1f - c0f) + (c1b - c0b) )) \
+	    -v d="${R[$sys.$tag.delivered]:-0}" \
+	    'BEGIN { if (d > 0) printf "%.1f", t * 10000 / d; else print "-" }')
+	log "$sys ($tag): CPU ${R[$sys.$tag.cpu]} (servers ${R[$sys.$tag.us]} us per delivery); load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 echo "bench_web: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), fd hard limit $(ulimit -Hn), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -367,9 +374,14 @@ for sys in $systems; do
 		stop_system
 		continue
 	fi
-	run_idle "$sys"
-	run_stream "$sys" a -e "$nevents" -w "$window"
-	run_stream "$sys" b -e $((rate * rate_secs)) -r "$rate" -w 100000000
+	case " $scenarios " in *" c "*) run_idle "$sys" ;; esac
+	case " $scenarios " in *" a "*)
+		run_stream "$sys" a -e "$nevents" -w "$window" ;;
+	esac
+	case " $scenarios " in *" b "*)
+		run_stream "$sys" b -e $((rate * rate_secs)) -r "$rate" \
+		    -w 100000000 ;;
+	esac
 	stop_system
 done
 
@@ -382,25 +394,33 @@ ratio() {	# ratio A B: A/B with two decimals, or "-"
 }
 
 echo
-printf '%-9s | %12s %9s %9s %8s | %9s %9s %9s | %7s %8s %8s %8s %8s\n' \
-    system "(a) ev/s" "p50 ms" "p99 ms" "lost" "(b) p50" "p99 ms" "max ms" \
-    streams "B/str" web resp broker
+echo "(a) delivered events/s, latency, losses, server CPU per delivery; (b) latency at $rate ev/s;"
+echo "(c) idle streams held and RSS bytes per stream: total = web server + responder + broker"
+printf '%-9s | %9s %8s %8s %5s %6s | %8s %8s %8s %6s %5s | %6s %6s %6s %5s %5s\n' \
+    system "(a) ev/s" "p50 ms" "p99 ms" lost "us/ev" "(b) p50" "p99 ms" "max ms" "us/ev" lost \
+    "(c) n" total web resp brkr
 for sys in $systems; do
-	printf '%-9s | %12s %9s %9s %8s | %9s %9s %9s | %7s %8s %8s %8s %8s\n' "$sys" \
+	printf '%-9s | %9s %8s %8s %5s %6s | %8s %8s %8s %6s %5s | %6s %6s %6s %5s %5s\n' "$sys" \
 	    "${R[$sys.a.eps]:--}" "${R[$sys.a.p50]:--}" "${R[$sys.a.p99]:--}" \
-	    "${R[$sys.a.lost]:--}" "${R[$sys.b.p50]:--}" "${R[$sys.b.p99]:--}" \
-	    "${R[$sys.b.max]:--}" "${R[$sys.idle_n]:--}" "${R[$sys.mem_total]:--}" \
+	    "${R[$sys.a.lost]:--}" "${R[$sys.a.us]:--}" \
+	    "${R[$sys.b.p50]:--}" "${R[$sys.b.p99]:--}" "${R[$sys.b.max]:--}" \
+	    "${R[$sys.b.us]:--}" "${R[$sys.b.lost]:--}" \
+	    "${R[$sys.idle_n]:--}" "${R[$sys.mem_total]:--}" \
 	    "${R[$sys.mem_web]:--}" "${R[$sys.mem_fcgi]:--}" "${R[$sys.mem_broker]:--}"
 done
 echo
 for sys in $systems; do
-	[ -n "${R[$sys.a.cpu]:-}" ] && echo "CPU during (a) $sys: ${R[$sys.a.cpu]}"
+	for tag in a b; do
+		[ -n "${R[$sys.$tag.cpu]:-}" ] &&
+		    echo "CPU during ($tag) $sys: ${R[$sys.$tag.cpu]}"
+	done
 done
 for sys in nginx lighttpd; do
 	case " $systems " in *" $sys "*) ;; *) continue ;; esac
 	case " $systems " in *" nchan "*) ;; *) continue ;; esac
 	echo "fastsse via $sys / Nchan: (a) delivered ev/s x$(ratio "${R[$sys.a.eps]:-}" "${R[nchan.a.eps]:-}")" \
-	    "(aim >= 2); (b) p99 x$(ratio "${R[$sys.b.p99]:-}" "${R[nchan.b.p99]:-}")" \
-	    "(aim: p99 < 50 ms); (c) bytes/stream x$(ratio "${R[$sys.mem_total]:-}" "${R[nchan.mem_total]:-}")" \
-	    "(aim <= 1)"
+	    "(aim >= 2), server CPU/delivery x$(ratio "${R[$sys.a.us]:-}" "${R[nchan.a.us]:-}");" \
+	    "(b) p99 x$(ratio "${R[$sys.b.p99]:-}" "${R[nchan.b.p99]:-}")" \
+	    "(${R[$sys.b.p99]:--} ms, aim < 50), CPU/delivery x$(ratio "${R[$sys.b.us]:-}" "${R[nchan.b.us]:-}");" \
+	    "(c) bytes/stream x$(ratio "${R[$sys.mem_total]:-}" "${R[nchan.mem_total]:-}") (aim <= 1)"
 done
