@@ -8,7 +8,9 @@
  *   2. fan-out: -n subscribers on one channel, -e events published as
  *      fast as the window allows, deliveries/s and publish-to-receive
  *      latency (a CLOCK_MONOTONIC stamp leads each event's data);
- *   3. the same with -N subscribers spread over -N channels, one each.
+ *   3. the same -n subscribers, -l events published one at a time (window
+ *      1): the latency of a fan-out on an otherwise idle broker;
+ *   4. the same as 2 with -N subscribers spread over -N channels, one each.
  *
  * All subscriber connections live in this process, on one epoll loop,
  * and every frame they get is decoded with proto_decode().  The
@@ -89,6 +91,7 @@ usage(void)
 	    "usage: bench_broker [-b broker-binary] [-s socket] [-B broker-arg]...\n"
 	    "         [-p publish-events] [-z size] [-n subscribers] [-e events]\n"
 	    "         [-N subscribers-channels] [-E events] [-Z fanout-size]\n"
+	    "         [-l events-at-window-1]\n"
 	    "         [-w window] [-W window-N] [-t timeout-s]\n");
 	exit(2);
 }
@@ -734,7 +737,7 @@ main(int argc, char **argv)
 	struct run	 r;
 	const char	*bin = NULL, *sock = NULL;
 	char		*extra[MAX_BROKER_ARGS];
-	uint64_t	 npub = 200000, nfan = 2000, nfanN = 200000;
+	uint64_t	 npub = 200000, nfan = 2000, nfanN = 200000, nlow = 200;
 	uint64_t	 window = 64, windowN = 4096;
 	size_t		 size = 1024, fansize = 64;
 	rlim_t		 lim;
@@ -742,7 +745,7 @@ main(int argc, char **argv)
 	int		 ch;
 
 	log_init("bench_broker", 1, 0);
-	while ((ch = getopt(argc, argv, "b:B:e:E:n:N:p:s:t:w:W:z:Z:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:B:e:E:l:n:N:p:s:t:w:W:z:Z:")) != -1) {
 		switch (ch) {
 		case 'b': bin = optarg; break;
 		case 'B':
@@ -752,6 +755,7 @@ main(int argc, char **argv)
 			break;
 		case 'e': nfan = (uint64_t)bench_num(optarg, 1, 100000000); break;
 		case 'E': nfanN = (uint64_t)bench_num(optarg, 0, 100000000); break;
+		case 'l': nlow = (uint64_t)bench_num(optarg, 0, 100000000); break;
 		case 'n': nsubs = (int)bench_num(optarg, 0, 1000000); break;
 		case 'N': nsubsN = (int)bench_num(optarg, 0, 1000000); break;
 		case 'p': npub = (uint64_t)bench_num(optarg, 0, 100000000); break;
@@ -799,6 +803,9 @@ main(int argc, char **argv)
 	if (nsubs > 0)
 		bench_fanout(&r, "fanout-1ch", nsubs, 1, nfan, fansize,
 		    window, timeout);
+	if (nsubs > 0 && nlow > 0)
+		bench_fanout(&r, "fanout-1ch-w1", nsubs, 1, nlow, fansize,
+		    1, timeout);
 	if (nsubsN > 0 && nfanN > 0)
 		bench_fanout(&r, "fanout-Nch", nsubsN, nsubsN, nfanN, fansize,
 		    windowN, timeout);
