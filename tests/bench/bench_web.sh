@@ -42,7 +42,8 @@ rate=100
 rate_secs=10
 workers=2
 scenarios="c a b"
-while getopts "s:S:n:m:l:e:w:z:d:W:" opt; do
+nginx_extra=""
+while getopts "s:S:n:m:l:e:w:z:d:W:X:" opt; do
 	case $opt in
 	s) systems=$OPTARG ;;
 	S) scenarios=$OPTARG ;;
@@ -54,7 +55,8 @@ while getopts "s:S:n:m:l:e:w:z:d:W:" opt; do
 	z) size=$OPTARG ;;
 	d) rate_secs=$OPTARG ;;
 	W) workers=$OPTARG ;;
-	*) echo "usage: $0 [-s systems] [-S scenarios] [-n clients] [-m idle] [-l idle-lighttpd] [-e events] [-w window] [-z size] [-d secs] [-W nginx-workers]" >&2
+	X) nginx_extra=$OPTARG ;;
+	*) echo "usage: $0 [-s systems] [-S scenarios] [-n clients] [-m idle] [-l idle-lighttpd] [-e events] [-w window] [-z size] [-d secs] [-W nginx-workers] [-X nginx-sse-directives]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -188,6 +190,13 @@ conf_nginx() {
 	    -e "s/listen 127.0.0.1:$PORT;/listen 127.0.0.1:$PORT backlog=4096 reuseport;/" \
 	    -e 's/access_log .*/access_log off;/' \
 	    -e 's/^error_log \(.*\);/error_log \1 warn;/' "$tmp/nginx.conf"
+	# Extra directives for the SSE location, to try tunings (-X).
+	if [ -n "$nginx_extra" ]; then
+		sed -i "s|fastcgi_buffering off;|fastcgi_buffering off; $nginx_extra|" \
+		    "$tmp/nginx.conf"
+		grep -qF "$nginx_extra" "$tmp/nginx.conf" ||
+		    { log "could not add -X directives"; return 1; }
+	fi
 	grep -q "worker_processes $workers;" "$tmp/nginx.conf" &&
 	    grep -q 'worker_connections 19000;' "$tmp/nginx.conf" &&
 	    grep -q 'reuseport' "$tmp/nginx.conf" ||
