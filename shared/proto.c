@@ -7,8 +7,11 @@
  * prefix over max_frame as soon as the four header bytes are in, before any
  * payload is buffered, and it checks every declared string, array and map
  * length against the bytes actually present before msgpack-c allocates
- * anything, so a frame of n bytes never costs more than a small multiple
- * of n in memory.  Nesting deeper than PROTO_MAX_DEPTH is refused.
+ * anything, so decoding a frame of n bytes allocates at most about
+ * n * sizeof(msgpack_object) bytes (each element takes at least one byte),
+ * never what a lying header claims.  Nesting deeper than PROTO_MAX_DEPTH
+ * is refused.  Every refusal is PROTO_BAD with a reason; counting them is
+ * the caller's business (it owns the connection).
  */
 #include <stdarg.h>
 #include <stdint.h>
