@@ -412,7 +412,7 @@ proto_decode(const void *buf, size_t len, size_t max_frame,
 		return (PROTO_BAD);
 	if (off != plen)
 		return (proto_err(err, errlen,
-		    "%zu trailing bytes after the message", plen - off));
+		    "trailing bytes after the message (%zu)", plen - off));
 
 	msgpack_unpacked_init(&msg->unpacked);
 	off = 0;

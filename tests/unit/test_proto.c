@@ -254,9 +254,10 @@ test_round_trip(void)
 	for (i = 0; i < nsamples; i++) {
 		r = decode(samples[i].bytes, samples[i].len, &m, &used, err,
 		    sizeof(err));
-		ok(r == PROTO_OK && used == samples[i].len &&
+		if (!ok(r == PROTO_OK && used == samples[i].len &&
 		    check_sample(samples[i].name, &m),
-		    "%s round-trips (%s)", samples[i].name, err);
+		    "%s round-trips", samples[i].name))
+			tap_diag("decode: %d %s", r, err);
 		if (r == PROTO_OK) {
 			snprintf(name, sizeof(name), "%s", samples[i].name);
 			name[strcspn(name, "-")] = '\0';
@@ -641,7 +642,7 @@ test_bad_frames(void)
 
 	/* Trailing bytes inside the frame; bytes after it are the next one. */
 	memcpy(f, "\x00\x00\x00\x04\x92\x04\x01\x00", 8);
-	expect_bad(f, 8, 0, "1 trailing bytes", "PING with a byte too many");
+	expect_bad(f, 8, 0, "trailing bytes", "PING with a byte too many");
 	memcpy(f, "\x00\x00\x00\x02\x92\x04\x01\x00", 8);
 	expect_bad(f, 8, 0, "past the frame end", "PING cut inside the frame");
 	memcpy(f, "\x00\x00\x00\x03\x92\x04\x01" "\x00\x00\x00\x03", 11);
@@ -680,6 +681,7 @@ test_bad_frames(void)
 		plen = sb.size - 4;
 		sb.data[2] = (char)(plen >> 8);
 		sb.data[3] = (char)plen;
+		err[0] = '\0';
 		if (r == 0) {
 			int	rr = proto_decode(sb.data, sb.size, 0, &m, &used,
 			    err, sizeof(err));
