@@ -111,6 +111,41 @@ bench_raise_nofile(void)
 	return (rl.rlim_cur);
 }
 
+/*
+ * CPU time (user + system, ms) of the broker when this program started
+ * it, else 0; of this process with self set.  CPU time says more than
+ * rates on a machine shared with other work.
+ */
+static uint64_t
+bench_cpu_ms(int self)
+{
+	struct rusage		 ru;
+	char			 path[64];
+	unsigned long long	 ut = 0, st = 0;
+	FILE			*f;
+	int			 n;
+
+	if (self) {
+		getrusage(RUSAGE_SELF, &ru);
+		return ((uint64_t)ru.ru_utime.tv_sec * 1000 +
+		    (uint64_t)ru.ru_utime.tv_usec / 1000 +
+		    (uint64_t)ru.ru_stime.tv_sec * 1000 +
+		    (uint64_t)ru.ru_stime.tv_usec / 1000);
+	}
+	if (broker_pid <= 0)
+		return (0);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)broker_pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	/* Fields 14 and 15, after "pid (comm) state" and ten numbers. */
+	n = fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+	    "%*u %llu %llu", &ut, &st);
+	fclose(f);
+	if (n != 2)
+		return (0);
+	return ((uint64_t)(ut + st) * 1000 / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
 /* Connects to the broker socket; blocking connect, then non-blocking fd. */
 static int
 bench_connect(const char *path)
@@ -459,19 +494,38 @@ bench_publish(struct run *r, const char *channel, char *data, size_t size)
 	r->sent++;
 }
 
+/* Prints the CPU both sides used since (cb, cs), per item n. */
+static void
+bench_print_cpu(const char *label, uint64_t cb, uint64_t cs, uint64_t n)
+{
+	uint64_t	 b, me;
+
+	b = bench_cpu_ms(0) - cb;
+	me = bench_cpu_ms(1) - cs;
+	if (broker_pid > 0)
+		printf("%s: CPU broker %" PRIu64 " ms (%.2f us each), "
+		    "bench %" PRIu64 " ms (%.2f us each)\n", label, b,
+		    n ? (double)b * 1000 / (double)n : 0, me,
+		    n ? (double)me * 1000 / (double)n : 0);
+	else
+		printf("%s: CPU bench %" PRIu64 " ms\n", label, me);
+}
+
 /* Scenario 1: pipelined publishing to one channel; prints events/s. */
 static void
 bench_publish_rate(struct run *r, uint64_t nevents, size_t size,
     uint64_t window, int timeout_s)
 {
 	char		*data;
-	uint64_t	 t0, t1, deadline;
+	uint64_t	 t0, t1, deadline, cb, cs;
 
 	if ((data = malloc(size + 1)) == NULL)
 		fatal("malloc");
 	r->sent = r->acked = r->pub_errors = 0;
 	bench_open_pub(r, timeout_s);
 	t0 = hist_now_ns();
+	cb = bench_cpu_ms(0);
+	cs = bench_cpu_ms(1);
 	deadline = t0 + (uint64_t)timeout_s * 1000000000ULL;
 	while (r->acked < nevents) {
 		if (r->sent < nevents && r->sent - r->acked < window) {
@@ -494,6 +548,7 @@ bench_publish_rate(struct run *r, uint64_t nevents, size_t size,
 	    r->acked, size, window, r->pub_errors, (double)(t1 - t0) / 1e9,
 	    (double)r->acked / ((double)(t1 - t0) / 1e9),
 	    (double)r->acked * (double)size / ((double)(t1 - t0) / 1e3));
+	bench_print_cpu("publish", cb, cs, r->acked);
 	fflush(stdout);
 	conn_close(r, &r->pub);
 	free(data);
@@ -567,7 +622,7 @@ bench_fanout(struct run *r, const char *label, int nsubs, int nchannels,
     uint64_t nevents, size_t size, uint64_t window, int timeout_s)
 {
 	char		 name[32], *data;
-	uint64_t	 t0, t1, deadline, expect, per, lastprog, lastdel;
+	uint64_t	 t0, t1, deadline, expect, per, lastprog, lastdel, cb, cs;
 	int		 ok;
 
 	if ((data = malloc(size + 1)) == NULL)
@@ -591,6 +646,8 @@ bench_fanout(struct run *r, const char *label, int nsubs, int nchannels,
 	bench_open_pub(r, timeout_s);
 
 	t0 = hist_now_ns();
+	cb = bench_cpu_ms(0);
+	cs = bench_cpu_ms(1);
 	deadline = t0 + (uint64_t)timeout_s * 1000000000ULL;
 	lastprog = t0;
 	lastdel = 0;
@@ -635,6 +692,7 @@ bench_fanout(struct run *r, const char *label, int nsubs, int nchannels,
 	    (double)hist_percentile(&r->lat, 99) / 1e6,
 	    (double)r->lat.max / 1e6, hist_mean(&r->lat) / 1e6,
 	    expect - r->delivered, r->nclosed, r->errors + r->pub_errors);
+	bench_print_cpu(label, cb, cs, r->delivered);
 	fflush(stdout);
 	conn_close(r, &r->pub);
 out:
