@@ -302,13 +302,13 @@ http_cors_headers(struct buf *b, const struct http_cors *c,
 	const char	*allow;
 
 	allow = http_cors_allow(c, origin);
-	if (allow != NULL && strcmp(allow, "*") == 0)
-		return (buf_printf(b, "Access-Control-Allow-Origin: *\r\n"));
-	if (c->n == 0)
-		return (0);
-	if (buf_printf(b, "Vary: Origin\r\n") == -1)
+	if (c->n != 0 && buf_printf(b, "Vary: Origin\r\n") == -1)
 		return (-1);
-	if (allow == NULL || !http_origin_ok(allow, strlen(allow)))
+	if (allow == NULL)
+		return (0);
+	if (strcmp(allow, "*") == 0)
+		return (buf_printf(b, "Access-Control-Allow-Origin: *\r\n"));
+	if (!http_origin_ok(allow, strlen(allow)))
 		return (0);
 	return (buf_printf(b, "Access-Control-Allow-Origin: %s\r\n"
 	    "Access-Control-Allow-Credentials: true\r\n", allow));
@@ -398,7 +398,8 @@ http_preflight(struct buf *b, const struct http_cors *c, const char *origin,
 	if (buf_printf(b, "Access-Control-Allow-Methods: GET, OPTIONS\r\n"
 	    "Access-Control-Allow-Headers: ") == -1)
 		return (-1);
-	for (p = req_headers; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
+	for (p = req_headers; p != NULL && *p != '\0';
+	    p = *end ? end + 1 : end) {
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if ((end = strchr(p, ',')) == NULL)

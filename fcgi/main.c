@@ -31,8 +31,9 @@
  * - Signals.  FCGX_Init installs handlers (SIGTERM only sets a flag
  *   libfcgi checks in accept), so ours are installed after it, as
  *   ev_signal watchers: SIGTERM/SIGINT end every stream properly, stop
- *   the accept threads and exit.  SIGPIPE is ignored: writes fail with
- *   EPIPE, which ends that stream.
+ *   the accept threads and exit; SIGUSR1 logs the counters (libfcgi's
+ *   handler would have stopped accepting).  SIGPIPE is ignored: writes
+ *   fail with EPIPE, which ends that stream.
  *
  * Sockets: with --listen the responder opens its own FastCGI socket (for
  * nginx fastcgi_pass and Apache mod_proxy_fcgi); a Unix socket is guarded
@@ -75,7 +76,7 @@ struct responder_conf	 conf;
 
 static const char	*main_sock_path;	/* ours to remove at exit */
 static int		 main_lock_fd = -1;
-static ev_signal	 main_sigterm, main_sigint;
+static ev_signal	 main_sigterm, main_sigint, main_sigusr1;
 static ev_timer		 main_grace;
 static struct ev_loop	*main_loop;
 static int		 main_stopping;
@@ -265,6 +266,39 @@ main_stop(void)
 	stream_shutdown(main_exit_cb);
 }
 
+/* The counters of every bound and policy, for operators (and SIGUSR1). */
+static void
+main_log_stats(void)
+{
+	log_info("streams: %zu open, %llu opened; closed %llu by clients, "
+	    "%llu over the queue bound, %llu stalled; %llu events, "
+	    "%llu pings, %llu queued writes", stream_count(),
+	    (unsigned long long)stream_stats.opened,
+	    (unsigned long long)stream_stats.closed_client,
+	    (unsigned long long)stream_stats.closed_overflow,
+	    (unsigned long long)stream_stats.closed_stalled,
+	    (unsigned long long)stream_stats.events,
+	    (unsigned long long)stream_stats.pings,
+	    (unsigned long long)stream_stats.queued);
+	log_info("broker: %llu connects, %llu disconnects, %llu dropped at "
+	    "the output bound; %llu events, %llu subscribes, %llu resets",
+	    (unsigned long long)upstream_stats.connects,
+	    (unsigned long long)upstream_stats.disconnects,
+	    (unsigned long long)upstream_stats.dropped_out,
+	    (unsigned long long)upstream_stats.events,
+	    (unsigned long long)upstream_stats.subscribes,
+	    (unsigned long long)upstream_stats.resets);
+}
+
+static void
+main_usr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	main_log_stats();
+}
+
 static void
 main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -417,6 +451,9 @@ main(int argc, char *argv[])
 	ev_signal_start(main_loop, &main_sigterm);
 	ev_signal_init(&main_sigint, main_signal_cb, SIGINT);
 	ev_signal_start(main_loop, &main_sigint);
+	/* libfcgi's SIGUSR1 handler would stop accepting: ours logs. */
+	ev_signal_init(&main_sigusr1, main_usr1_cb, SIGUSR1);
+	ev_signal_start(main_loop, &main_sigusr1);
 
 	stream_init(main_loop);
 	upstream_init(main_loop, conf.broker);
@@ -431,25 +468,13 @@ main(int argc, char *argv[])
 		accept_stop();
 		upstream_shutdown();
 	}
-	log_info("streams %llu opened, closed: %llu by clients, %llu over "
-	    "the queue bound, %llu stalled; %llu events, %llu pings, "
-	    "%llu queued writes; broker: %llu connects, %llu events, "
-	    "%llu resets",
-	    (unsigned long long)stream_stats.opened,
-	    (unsigned long long)stream_stats.closed_client,
-	    (unsigned long long)stream_stats.closed_overflow,
-	    (unsigned long long)stream_stats.closed_stalled,
-	    (unsigned long long)stream_stats.events,
-	    (unsigned long long)stream_stats.pings,
-	    (unsigned long long)stream_stats.queued,
-	    (unsigned long long)upstream_stats.connects,
-	    (unsigned long long)upstream_stats.events,
-	    (unsigned long long)upstream_stats.resets);
+	main_log_stats();
 	stream_free_all();
 	upstream_free();
 	ev_timer_stop(main_loop, &main_grace);
 	ev_signal_stop(main_loop, &main_sigterm);
 	ev_signal_stop(main_loop, &main_sigint);
+	ev_signal_stop(main_loop, &main_sigusr1);
 	ev_loop_destroy(main_loop);
 	if (main_sock_path != NULL)
 		unlink(main_sock_path);

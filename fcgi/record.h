@@ -15,8 +15,8 @@
 #define RECORD_VERSION		1
 #define RECORD_STDOUT		6	/* FCGI_STDOUT */
 #define RECORD_END_REQUEST	3	/* FCGI_END_REQUEST */
-#define RECORD_MAX_CONTENT	65528	/* largest content a record carries here:
-					   65535 rounded down to a multiple of 8 */
+/* Largest content per record here: 65535 rounded down to a multiple of 8. */
+#define RECORD_MAX_CONTENT	65528
 #define RECORD_END_LEN		24	/* empty STDOUT + END_REQUEST */
 
 /* Bytes of padding that bring len to a multiple of 8, as libfcgi does. */

@@ -18,7 +18,7 @@
 #define RESPONDER_ACCEPT_THREADS	2
 #define RESPONDER_BACKLOG		1024
 #define RESPONDER_SOCKET_MODE		0660
-#define RESPONDER_FD_RESERVE		64	/* fds kept for everything else */
+#define RESPONDER_FD_RESERVE		64	/* fds kept for the rest */
 #define RESPONDER_CORS_MAX_AGE		600
 #define RESPONDER_SHUTDOWN_GRACE	2.0	/* seconds to flush at exit */
 

@@ -54,8 +54,8 @@ main(void)
 	    strcmp(chan(&r, 0), "news") == 0, "one channel");
 	http_req_free(&r);
 	ok(parse(&r, "x=1&channel=a&channel=b%2Fc&y&channel=a", err,
-	    sizeof(err)) == 0 && r.nchan == 2 && strcmp(chan(&r, 0), "a") == 0 &&
-	    strcmp(chan(&r, 1), "b/c") == 0,
+	    sizeof(err)) == 0 && r.nchan == 2 &&
+	    strcmp(chan(&r, 0), "a") == 0 && strcmp(chan(&r, 1), "b/c") == 0,
 	    "repeated channel params, duplicates once, others ignored");
 	http_req_free(&r);
 	ok(parse(&r, "ch%61nnel=%C3%A9t%C3%A9", err, sizeof(err)) == 0 &&
@@ -96,17 +96,18 @@ main(void)
 	ok(parse(&r, "channel=a%g0", err, sizeof(err)) == -1 &&
 	    strstr(err, "percent") != NULL, "bad escape is a 400");
 	http_req_free(&r);
-	memset(out, 'x', sizeof(out));
 	{
 		char	q[400];
 
-		snprintf(q, sizeof(q), "channel=%.*s", 256, 
-		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		memcpy(q, "channel=", 8);
+		memset(q + 8, 'x', 256);
+		q[8 + 256] = '\0';
 		ok(parse(&r, q, err, sizeof(err)) == -1,
 		    "256-byte channel is too long");
+		http_req_free(&r);
+		q[8 + 255] = '\0';
+		ok(parse(&r, q, err, sizeof(err)) == 0,
+		    "255-byte channel is fine");
 		http_req_free(&r);
 	}
 
@@ -137,7 +138,8 @@ main(void)
 
 	ok(http_method("GET") == HTTP_GET && http_method("OPTIONS") ==
 	    HTTP_OPTIONS && http_method("POST") == HTTP_OTHER &&
-	    http_method("HEAD") == HTTP_OTHER && http_method(NULL) == HTTP_OTHER,
+	    http_method("HEAD") == HTTP_OTHER &&
+	    http_method(NULL) == HTTP_OTHER,
 	    "methods");
 
 	/* CORS decisions. */
@@ -169,8 +171,9 @@ main(void)
 	    "stream headers, no CORS");
 	buf_reset(&b);
 	http_stream_headers(&b, &list, "https://a.example");
-	ok(strstr(text(&b), "Access-Control-Allow-Origin: https://a.example\r\n")
-	    != NULL && strstr(text(&b), "Vary: Origin\r\n") != NULL &&
+	ok(strstr(text(&b),
+	    "Access-Control-Allow-Origin: https://a.example\r\n") != NULL &&
+	    strstr(text(&b), "Vary: Origin\r\n") != NULL &&
 	    strstr(text(&b), "Access-Control-Allow-Credentials: true\r\n") !=
 	    NULL, "allowlisted: echo, Vary, credentials");
 	buf_reset(&b);
