@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -212,6 +213,8 @@ main(int argc, char **argv)
 			opts.socket_default = 1;
 		}
 	}
+	if (strlen(opts.socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		fatalx("socket path too long: %s", opts.socket);
 	if (check) {
 		fprintf(stderr, BROKER_NAME ": configuration OK (socket %s)\n",
 		    opts.socket);
