@@ -379,10 +379,14 @@ stream_send(struct stream *s, struct stream_msg *m)
 		ev_io_start(stream_loop, &s->wio);
 		return;
 	}
-	if (s->q->bytes + stream_msg_wire(m) > conf.max_queue) {
-		stream_stats.closed_overflow++;
-		log_debug("stream %llu: output over %zu bytes, ending it",
-		    (unsigned long long)s->token, conf.max_queue);
+	/* The end of the request always fits: it frees the stream. */
+	if (!m->raw && s->q->bytes + stream_msg_wire(m) > conf.max_queue) {
+		if (!s->reaping) {
+			stream_stats.closed_overflow++;
+			log_debug("stream %llu: output over %zu bytes, ending "
+			    "it", (unsigned long long)s->token,
+			    conf.max_queue);
+		}
 		stream_doom(s, 0);
 		return;
 	}
