@@ -234,13 +234,22 @@ struct cmd_lines {
 	int	 skipping;	/* inside a line that was too long */
 };
 
+/* The end of the first buffered line, or NULL. */
+static char *
+cmd_lines_find(struct cmd_lines *r)
+{
+	if (r->len == r->off)
+		return (NULL);
+	return (memchr(r->buf + r->off, '\n', r->len - r->off));
+}
+
 /* 1: a line is buffered or stdin is at EOF; 0: reading would block. */
 static int
 cmd_lines_ready(struct cmd_lines *r)
 {
 	struct pollfd	pfd;
 
-	if (r->eof || memchr(r->buf + r->off, '\n', r->len - r->off) != NULL)
+	if (r->eof || cmd_lines_find(r) != NULL)
 		return (1);
 	pfd.fd = STDIN_FILENO;
 	pfd.events = POLLIN;
@@ -261,7 +270,7 @@ cmd_lines_next(struct cmd_lines *r, char **line, size_t *len, int *toolong)
 
 	*toolong = 0;
 	for (;;) {
-		nl = memchr(r->buf + r->off, '\n', r->len - r->off);
+		nl = cmd_lines_find(r);
 		if (nl != NULL || (r->eof && r->len > r->off)) {
 			*line = r->buf + r->off;
 			*len = nl != NULL ? (size_t)(nl - *line) :
