@@ -194,9 +194,13 @@ class Proc {
 	}
 }
 
+// On an early exit: a web server gets SIGTERM so that it stops its own
+// children (Apache's workers, a spawned responder); the rest SIGKILL.
 process.on('exit', () => {
 	for (const p of procs) {
-		try { p.child.kill('SIGKILL'); } catch (e) { /* gone */ }
+		try {
+			p.child.kill(p.name === 'web' ? 'SIGTERM' : 'SIGKILL');
+		} catch (e) { /* gone */ }
 	}
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
@@ -490,9 +494,24 @@ class Env {
 				buf = buf.slice(i + 1);
 			}
 		});
-		return { ids, send: (line) => p.stdin.write(line + '\n'),
-		    end: () => new Promise((r) => { p.on('exit', r);
-		    p.stdin.end(); }) };
+		let exited = false;
+		const exit = new Promise((r) => p.on('exit', (code) => {
+			exited = true;
+			r(code);
+		}));
+		p.stdin.on('error', () => { /* it died: seen at end() */ });
+		return {
+			ids,
+			send: (line) => { if (!exited) p.stdin.write(line + '\n'); },
+			// Closes its input; resolves with its exit status.
+			end: async () => {
+				p.stdin.end();
+				const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+				const code = await exit;
+				clearTimeout(t);
+				return code;
+			},
+		};
 	}
 
 	stats() {
@@ -545,13 +564,15 @@ class Env {
 class Client {
 	constructor(EventSource, url, types = [], init = {}) {
 		this.events = [];
+		this.warm = [];		// "warmup" events, kept apart
 		this.opens = 0;
 		this.errors = 0;
 		this.es = new EventSource(url, init);
 		this.es.onopen = () => { this.opens++; };
 		this.es.onerror = () => { this.errors++; };
-		const rec = (e) => this.events.push({ t: now(), type: e.type,
-		    data: e.data, id: e.lastEventId });
+		const rec = (e) => (e.type === 'warmup' ? this.warm :
+		    this.events).push({ t: now(), type: e.type, data: e.data,
+		    id: e.lastEventId });
 		this.es.onmessage = rec;
 		for (const t of types)
 			this.es.addEventListener(t, rec);
@@ -572,6 +593,15 @@ class Client {
 async function main(kind, opts, body) {
 	let env = null;
 	let status = 1;
+	// A hung scenario must not hang make check: fail with the logs.
+	const limit = Number(process.env.FASTSSE_WEB_TIMEOUT || 300) * 1000;
+	const watchdog = setTimeout(() => {
+		tap.ok(false, 'finished within ' + limit / 1000 + ' s');
+		if (env !== null)
+			tap.note(env.stateLogs());
+		tap.done();
+		process.exit(1);
+	}, limit);
 	try {
 		env = new Env(kind, opts);
 		await env.start();
@@ -589,6 +619,7 @@ async function main(kind, opts, body) {
 	if (env !== null) {
 		try { await env.stop(); } catch (e) { /* best effort */ }
 	}
+	clearTimeout(watchdog);
 	process.exit(status);
 }
 

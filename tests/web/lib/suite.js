@@ -21,17 +21,16 @@ const fmt = (ms) => ms.toFixed(1) + ' ms';
 // cursor yet), so publish a marker until one arrives.
 async function openLive(env, channel, types = [], query = '') {
 	const c = new Client(EventSource, env.sseUrl('channel=' +
-	    encodeURIComponent(channel) + query), types);
+	    encodeURIComponent(channel) + query), types.concat(['warmup']));
 	if (!await waitFor(() => c.opens >= 1, 10000))
 		throw new Error('EventSource on ' + channel + ' never opened');
 	for (let i = 0; i < 50; i++) {
 		await env.publish(channel, 'warm-up', 'warmup');
-		if (await waitFor(() => c.ofType('warmup').length > 0, 200))
+		if (await waitFor(() => c.warm.length > 0, 200))
 			break;
 	}
-	if (c.ofType('warmup').length === 0)
+	if (c.warm.length === 0)
 		throw new Error('no event on ' + channel + ' after warm-up');
-	c.events = c.events.filter((e) => e.type !== 'warmup');
 	return c;
 }
 
@@ -40,7 +39,7 @@ async function openLive(env, channel, types = [], query = '') {
 // event (what a shell script does), and through one long-lived
 // `fastsse publish --lines` (the latency of the system itself).
 async function delivery(env, results) {
-	const c = await openLive(env, 'lat', ['warmup']);
+	const c = await openLive(env, 'lat');
 	const lat = [];
 	for (let i = 0; i < 10; i++) {
 		const data = 'lat-' + i;
@@ -64,13 +63,12 @@ async function delivery(env, results) {
 		tap.note(env.kind + ': fastsse publish -> EventSource: median ' +
 		    fmt(median(lat)) + ', max ' + fmt(Math.max(...lat)) +
 		    ' (includes starting fastsse)');
-		// Starting a process is most of this (more under the
-		// sanitizers); the 100 ms bound on the system itself is
-		// checked with --lines below.
-		tap.ok(median(lat) < 250, env.kind + ': median latency with ' +
-		    'process start < 250 ms', lat.map(fmt).join(' '));
-		tap.ok(Math.max(...lat) < 1000, env.kind +
-		    ': every event within 1 s', lat.map(fmt).join(' '));
+		// Starting the process is most of this (20-30 ms here, some
+		// 200 ms under the sanitizers with tests running in
+		// parallel): only a sanity bound.  The 100 ms bound on the
+		// system itself is checked with --lines below.
+		tap.ok(median(lat) < 1000, env.kind + ': median latency with ' +
+		    'process start < 1 s', lat.map(fmt).join(' '));
 	}
 
 	const pub = env.linePublisher('lat');
@@ -84,8 +82,9 @@ async function delivery(env, results) {
 			break;
 		lat2.push(c.events.find((x) => x.data === data).t - t0);
 	}
-	await pub.end();
+	const pubStatus = await pub.end();
 	c.close();
+	tap.is(pubStatus, 0, env.kind + ': fastsse publish --lines exits 0');
 	tap.is(lat2.length, 20, env.kind + ': 20 events through publish ' +
 	    '--lines arrive');
 	if (lat2.length > 0) {
@@ -126,7 +125,7 @@ async function delivery(env, results) {
 // Multi-line data, event types, JSON and Unicode arrive unchanged.
 async function content(env) {
 	const types = ['greet', 'price', 'ünïcode'];
-	const c = await openLive(env, 'content', types.concat(['warmup']));
+	const c = await openLive(env, 'content', types);
 	const cases = [
 		['line one\nline two\n\nline four', undefined],
 		['hello', 'greet'],
@@ -156,7 +155,7 @@ async function content(env) {
 	tap.ok(parsed && parsed.name === 'Zoë', env.kind + ': JSON data parses');
 
 	// A Unicode channel name, percent-encoded in the URL.
-	const u = await openLive(env, 'canal-ñ-日本', ['warmup']);
+	const u = await openLive(env, 'canal-ñ-日本');
 	await env.publish('canal-ñ-日本', 'über');
 	await u.waitEvents(1, 3000);
 	u.close();
@@ -172,7 +171,7 @@ async function cut(env, how) {
 	const what = how === 'web' ? ' (web server restarted)' :
 	    ' (responder killed)';
 	const ch = 'cut-' + how;
-	const c = await openLive(env, ch, ['warmup']);
+	const c = await openLive(env, ch);
 	const opens0 = c.opens, errors0 = c.errors;
 	const published = [];
 	let closedSeen = false;
@@ -244,7 +243,7 @@ async function downAnswer(env) {
 // a reset (reason "epoch") announces the lost history, and events
 // published after the restart arrive.
 async function brokerRestart(env, extraBrokerArgs) {
-	const c = await openLive(env, 'brk', ['reset', 'warmup']);
+	const c = await openLive(env, 'brk', ['reset']);
 	const raw = new RawStream(env.sseUrl('channel=brk'));
 	await waitFor(() => raw.text.length > 0, 5000);
 	const opens0 = c.opens;
@@ -327,7 +326,7 @@ async function heartbeat(env, results) {
 	}
 
 	const base = (await env.stats()).subscribers;
-	const c = await openLive(env, 'gone', ['warmup']);
+	const c = await openLive(env, 'gone');
 	const during = (await env.stats()).subscribers;
 	tap.ok(during > base, env.kind + ': an open stream counts as a ' +
 	    'subscriber', { base, during });
