@@ -14,6 +14,7 @@
 #include "eventid.h"
 #include "history.h"
 #include "proto.h"
+#include "stats.h"
 #include "tap.h"
 
 #define EPOCH	1234567890123ULL
@@ -369,6 +370,63 @@ test_reset(void)
 	history_free(&h);
 }
 
+/* STATS_REPLY carries every counter the protocol promises. */
+static void
+test_stats(void)
+{
+	static const char *need[] = { "connections", "channels",
+	    "subscribers", "events_published", "events_delivered", "replays",
+	    "resets", "evictions", "slow_consumer_drops", "history_events",
+	    "history_bytes", "max_memory", "uptime_seconds" };
+	struct history	 h;
+	struct stats	 st;
+	struct buf	 b;
+	struct proto_msg msg;
+	char		 err[128];
+	size_t		 used, i;
+	uint32_t	 j;
+	int		 found, missing = 0;
+	uint64_t	 events = 0, uptime = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.start = 100;
+	history_init(&h, EPOCH, &lim_default);
+	pub(&h, "s", 1);
+	pub(&h, "s", 1);
+	buf_init(&b, 0);
+	ok(stats_reply(&b, 7, &st, &h, 142.5) == 0, "stats: reply encodes");
+	is_int(proto_decode(buf_head(&b), buf_used(&b), 0, &msg, &used, err,
+	    sizeof(err)), PROTO_OK, "stats: reply decodes");
+	is_int(msg.type, PROTO_STATS_REPLY, "stats: STATS_REPLY");
+	is_int(msg.ref, 7, "stats: ref echoed");
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		found = 0;
+		for (j = 0; j < msg.u.stats.n; j++) {
+			const msgpack_object *k = &msg.u.stats.kv[j].key;
+
+			if (k->via.str.size == strlen(need[i]) &&
+			    memcmp(k->via.str.ptr, need[i], k->via.str.size) == 0)
+				found = 1;
+			if (k->via.str.size == 14 &&
+			    memcmp(k->via.str.ptr, "history_events", 14) == 0)
+				events = msg.u.stats.kv[j].val.via.u64;
+			if (k->via.str.size == 14 &&
+			    memcmp(k->via.str.ptr, "uptime_seconds", 14) == 0)
+				uptime = msg.u.stats.kv[j].val.via.u64;
+		}
+		if (!found) {
+			tap_diag("missing %s", need[i]);
+			missing++;
+		}
+	}
+	is_int(missing, 0, "stats: every promised counter present");
+	is_int(events, 2, "stats: history_events from the history");
+	is_int(uptime, 42, "stats: uptime in whole seconds");
+	proto_msg_free(&msg);
+	buf_free(&b);
+	history_free(&h);
+}
+
 int
 main(void)
 {
@@ -378,6 +436,7 @@ main(void)
 	test_memory();
 	test_replay();
 	test_reset();
+	test_stats();
 	tap_done();
 	return (tap_exit_status());
 }
