@@ -19,7 +19,8 @@
  *
  * Ends are never done inside a fan-out: a write error only marks the
  * stream dead and puts it on the reap list, which stream_reap() empties
- * after the fan-out loop (the upstream calls it, and an idle watcher).
+ * after the fan-out loop (the upstream calls it, and a check watcher at
+ * the end of the loop iteration).
  *
  * Heartbeat: one timer and the list of all streams ordered by last write
  * (libev's idiom for many equal timeouts); the timer pings the streams at
@@ -71,7 +72,7 @@ static size_t		 stream_n;		/* in stream_list */
 static atomic_size_t	 stream_slots;		/* reserved + open */
 static uint64_t		 stream_next_token;
 static ev_timer		 stream_hb_ev;
-static ev_idle		 stream_reap_ev;
+static ev_check		 stream_reap_ev;
 static struct stream	**stream_reap_list;
 static size_t		 stream_reap_n, stream_reap_cap;
 static void		(*stream_done_cb)(void);
@@ -85,7 +86,7 @@ static struct stream_msg stream_ping = {
 static void	stream_read_cb(struct ev_loop *, ev_io *, int);
 static void	stream_write_cb(struct ev_loop *, ev_io *, int);
 static void	stream_hb_cb(struct ev_loop *, ev_timer *, int);
-static void	stream_reap_cb(struct ev_loop *, ev_idle *, int);
+static void	stream_reap_cb(struct ev_loop *, ev_check *, int);
 static void	stream_free(struct stream *);
 static void	stream_doom(struct stream *, int);
 
@@ -131,7 +132,7 @@ stream_init(struct ev_loop *loop)
 	stream_loop = loop;
 	ev_timer_init(&stream_hb_ev, stream_hb_cb, 0., conf.heartbeat);
 	ev_timer_again(loop, &stream_hb_ev);
-	ev_idle_init(&stream_reap_ev, stream_reap_cb);
+	ev_check_init(&stream_reap_ev, stream_reap_cb);
 }
 
 /*
@@ -522,6 +523,7 @@ stream_doom(struct stream *s, int dead)
 
 	if (dead) {
 		s->state = STREAM_DEAD;
+		ev_io_stop(stream_loop, &s->rio);
 		ev_io_stop(stream_loop, &s->wio);
 	}
 	if (s->reaping)
@@ -536,7 +538,7 @@ stream_doom(struct stream *s, int dead)
 	}
 	s->reaping = 1;
 	stream_reap_list[stream_reap_n++] = s;
-	ev_idle_start(stream_loop, &stream_reap_ev);
+	ev_check_start(stream_loop, &stream_reap_ev);
 }
 
 /* Frees or ends the streams doomed during a fan-out. */
@@ -555,11 +557,11 @@ stream_reap(void)
 			stream_end(s);
 	}
 	stream_reap_n = 0;
-	ev_idle_stop(stream_loop, &stream_reap_ev);
+	ev_check_stop(stream_loop, &stream_reap_ev);
 }
 
 static void
-stream_reap_cb(struct ev_loop *loop, ev_idle *w, int revents)
+stream_reap_cb(struct ev_loop *loop, ev_check *w, int revents)
 {
 	(void)loop;
 	(void)w;
@@ -576,6 +578,7 @@ stream_free(struct stream *s)
 {
 	if (s->reaping) {
 		s->state = STREAM_DEAD;
+		ev_io_stop(stream_loop, &s->rio);
 		ev_io_stop(stream_loop, &s->wio);
 		return;
 	}
@@ -672,5 +675,5 @@ stream_free_all(void)
 	stream_reap_list = NULL;
 	stream_reap_n = stream_reap_cap = 0;
 	ev_timer_stop(stream_loop, &stream_hb_ev);
-	ev_idle_stop(stream_loop, &stream_reap_ev);
+	ev_check_stop(stream_loop, &stream_reap_ev);
 }
