@@ -59,6 +59,7 @@
 #define UPSTREAM_BACKOFF_MIN	0.1
 #define UPSTREAM_BACKOFF_MAX	5.0
 #define UPSTREAM_BAD_CURSOR	"malformed"	/* never a valid id */
+#define UPSTREAM_HELLO_TIMEOUT	5.0	/* connect + WELCOME */
 
 struct channel {
 	struct channel		*hnext;
@@ -82,6 +83,7 @@ static struct ev_loop	*up_loop;
 static struct sockaddr_un up_addr;
 static int		 up_state = UP_DOWN;
 static int		 up_stopped;
+static int		 up_warned;	/* "cannot connect" said once */
 static ev_io		 up_io;
 static ev_timer		 up_retry;
 static double		 up_backoff = UPSTREAM_BACKOFF_MIN;
@@ -470,7 +472,9 @@ upstream_on_welcome(struct proto_msg *msg)
 		return;
 	}
 	up_state = UP_READY;
+	ev_timer_stop(up_loop, &up_retry);
 	up_backoff = UPSTREAM_BACKOFF_MIN;
+	up_warned = 0;
 	upstream_stats.connects++;
 	log_info("connected to the broker at %s (epoch %.*s)",
 	    up_addr.sun_path, (int)msg->u.welcome.epoch.len,
@@ -591,7 +595,10 @@ upstream_connected_now(void)
 		e = errno;
 	if (e != 0) {
 		errno = e;
-		log_debug("connect %s: %s", up_addr.sun_path, strerror(e));
+		if (!up_warned)
+			log_warn("connect %s (retrying quietly)",
+			    up_addr.sun_path);
+		up_warned = 1;
 		upstream_down(NULL);
 		return;
 	}
@@ -639,8 +646,10 @@ upstream_connect(void)
 	ev_io_init(&up_io, upstream_io_cb, fd, EV_READ | EV_WRITE);
 	if (connect(fd, (struct sockaddr *)&up_addr, sizeof(up_addr)) == -1) {
 		if (errno != EINPROGRESS) {
-			log_debug("connect %s: %s", up_addr.sun_path,
-			    strerror(errno));
+			if (!up_warned)
+				log_warn("connect %s (retrying quietly)",
+				    up_addr.sun_path);
+			up_warned = 1;
 			close(fd);
 			up_io.fd = -1;
 			goto retry;
@@ -650,9 +659,14 @@ upstream_connect(void)
 	} else
 		up_state = UP_HELLO;
 	ev_io_start(up_loop, &up_io);
+	/* A broker that takes the connection but never answers is dropped. */
+	ev_timer_stop(up_loop, &up_retry);
+	ev_timer_set(&up_retry, UPSTREAM_HELLO_TIMEOUT, 0.);
+	ev_timer_start(up_loop, &up_retry);
 	return;
 retry:
 	up_state = UP_DOWN;
+	ev_timer_stop(up_loop, &up_retry);
 	ev_timer_set(&up_retry, up_backoff, 0.);
 	ev_timer_start(up_loop, &up_retry);
 	up_backoff *= 2;
@@ -666,6 +680,10 @@ upstream_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	if (up_state == UP_CONNECTING || up_state == UP_HELLO) {
+		upstream_down("no WELCOME in time");
+		return;
+	}
 	if (!up_stopped)
 		upstream_connect();
 }
@@ -711,6 +729,7 @@ upstream_down(const char *why)
 	buf_init(&up_out, UPSTREAM_OUT_MAX);
 	if (up_stopped)
 		return;
+	ev_timer_stop(up_loop, &up_retry);
 	ev_timer_set(&up_retry, up_backoff, 0.);
 	ev_timer_start(up_loop, &up_retry);
 	up_backoff *= 2;
