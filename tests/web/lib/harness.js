@@ -97,8 +97,22 @@ function requireModule(name) {
 	return createRequire(path.join(nm, 'noop.js'))(name);
 }
 
-// Skips the whole file unless the programs it needs exist.
+// What each kind of web server needs installed (Debian's packages).
+const apacheModules = '/usr/lib/apache2/modules';
+const serverNeeds = {
+	'lighttpd': ['lighttpd'],
+	'lighttpd-spawn': ['lighttpd'],
+	'nginx': ['nginx'],
+	'apache-proxy': ['apache2', apacheModules + '/mod_proxy_fcgi.so',
+	    apacheModules + '/mod_asis.so'],
+	'apache-fcgid': ['apache2', apacheModules + '/mod_fcgid.so'],
+};
+
+// Skips the whole file unless what it needs exists: 'build' (our
+// programs), 'node_modules', a program name, an absolute path, or a kind
+// of web server.
 function needs(what) {
+	what = what.flatMap((w) => serverNeeds[w] || [w]);
 	for (const w of what) {
 		if (w === 'build') {
 			for (const b of Object.values(bin))
@@ -107,6 +121,9 @@ function needs(what) {
 		} else if (w === 'node_modules') {
 			if (nodeModules() === null)
 				tap.skipAll('node packages missing: run tests/web/setup.sh');
+		} else if (w.startsWith('/')) {
+			if (!fs.existsSync(w))
+				tap.skipAll(w + ' is not installed');
 		} else if (findProgram(w) === null)
 			tap.skipAll(w + ' is not installed');
 	}

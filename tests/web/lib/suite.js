@@ -394,7 +394,7 @@ async function httpErrors(env, allowed) {
 
 // The full run for lighttpd, nginx and Apache mod_proxy_fcgi.
 function full(kind) {
-	h.needs(['build', 'node_modules', 'curl']);
+	h.needs(['build', 'node_modules', 'curl', kind]);
 	EventSource = h.requireModule('eventsource').EventSource;
 	const allowed = 'http://allowed.example';
 	const histMax = 4;
@@ -417,7 +417,7 @@ function full(kind) {
 // A smaller run for the set-ups where the web server spawns the responder
 // (lighttpd bin-path, Apache mod_fcgid).
 function smoke(kind) {
-	h.needs(['build', 'node_modules', 'curl']);
+	h.needs(['build', 'node_modules', 'curl', kind]);
 	EventSource = h.requireModule('eventsource').EventSource;
 	h.main(kind, {}, async (env) => {
 		const results = {};
