@@ -110,6 +110,7 @@ static void	client_seterr(struct fastsse *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	client_fail(struct fastsse *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+static void	client_lost(struct fastsse *);
 
 /* Records an error for fastsse_error(); code is the broker's or 0. */
 static void
@@ -259,6 +260,10 @@ client_flush(struct fastsse *c, int64_t deadline)
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				continue;
+			if (errno == EPIPE || errno == ECONNRESET) {
+				client_lost(c);
+				return (-1);
+			}
 			client_fail(c, "write to broker: %s", strerror(errno));
 			return (-1);
 		}
@@ -323,8 +328,9 @@ client_broker_error(struct fastsse *c, const struct proto_msg *m)
 }
 
 /*
- * Explains a lost connection: by the broker's last ERROR when one is
- * waiting in the input (it says why it hung up), else plainly.
+ * Explains a lost connection: by the broker's ERROR about the whole
+ * connection when one is waiting in the input (it says why it hung up),
+ * else plainly.
  */
 static void
 client_lost(struct fastsse *c)
@@ -339,7 +345,7 @@ client_lost(struct fastsse *c)
 		    PROTO_MAX_FRAME, &m, &used, err, sizeof(err));
 		if (r != PROTO_OK)
 			break;
-		if (m.type == PROTO_ERROR) {
+		if (m.type == PROTO_ERROR && m.ref == 0) {
 			client_broker_error(c, &m);
 			proto_msg_free(&m);
 			c->errcode = 0;

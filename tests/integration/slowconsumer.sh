@@ -24,6 +24,12 @@ bg "$FASTSSE" tail --socket "$S" --verbose --count $N slow >"$T/tail.out" 2>"$T/
 tail_pid=$bg_pid
 check "a subscriber that reads subscribes" wait_until grep -q subscribed "$T/tail.err"
 
+# A fastsse tail that is stopped reads nothing either.
+bg "$FASTSSE" tail --socket "$S" --verbose slow >"$T/stopped.out" 2>"$T/stopped.err"
+stopped_pid=$bg_pid
+check "a tail that will be stopped subscribes" wait_until grep -q subscribed "$T/stopped.err"
+kill -STOP $stopped_pid
+
 # 60 events of 16 KiB: far more than the kernel's socket buffer plus 64K.
 pad=$(printf '%016384d' 0)
 i=1
@@ -50,6 +56,17 @@ touch "$T/go"
 wait $noread_pid
 ok $? "the subscriber that did not read finds its connection closed"
 is "$(tail -n 1 "$T/noread.out")" eof "it reads to EOF, not to a stall"
+
+kill -CONT $stopped_pid
+wait $stopped_pid
+is $? 1 "the stopped tail, resumed, exits 1"
+check "saying that the broker closed the connection" grep -q 'closed' "$T/stopped.err"
+diag_file "$T/stopped.err"
+check "after printing only part of the events" test "$(count_events "$T/stopped.out")" -lt $N
+drops2() {
+	test "$(stat_of "$("$FASTSSE" stats --socket "$S")" slow_consumer_drops)" -ge 2
+}
+check "slow_consumer_drops counts both drops" wait_until drops2
 
 stats=$("$FASTSSE" stats --socket "$S")
 is "$(stat_of "$stats" connections)" 1 "only the stats request is connected at the end"
