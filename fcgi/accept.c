@@ -65,12 +65,24 @@ accept_retry(unsigned long base)
 	return (base + arc4random_uniform((uint32_t)conf.retry_jitter_ms + 1));
 }
 
+/*
+ * Ends a request libfcgi still owns, closing its connection even when the
+ * server asked to keep it (nginx fastcgi_keep_conn): otherwise this thread
+ * would wait on that connection for the next request instead of accepting.
+ */
+static void
+accept_finish(FCGX_Request *req)
+{
+	req->keepConnection = 0;
+	FCGX_Finish_r(req);
+}
+
 /* Writes b as the whole response and finishes the request. */
 static void
 accept_answer(FCGX_Request *req, struct buf *b)
 {
 	FCGX_PutStr(buf_head(b), (int)buf_used(b), req->out);
-	FCGX_Finish_r(req);
+	accept_finish(req);
 }
 
 static void
@@ -83,7 +95,7 @@ accept_error(FCGX_Request *req, int status, const char *reason,
 	if (http_error(&b, status, reason, &conf.cors, origin) == 0)
 		accept_answer(req, &b);
 	else
-		FCGX_Finish_r(req);
+		accept_finish(req);
 	buf_free(&b);
 }
 
@@ -111,7 +123,7 @@ accept_request(FCGX_Request *req)
 		    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS", req->envp)) == 0)
 			accept_answer(req, &b);
 		else
-			FCGX_Finish_r(req);
+			accept_finish(req);
 		goto out;
 	case HTTP_OTHER:
 		accept_error(req, 405, "method not allowed", origin);
@@ -141,7 +153,7 @@ accept_request(FCGX_Request *req)
 		    accept_retry(RESPONDER_FULL_RETRY_MS)) == 0)
 			accept_answer(req, &b);
 		else
-			FCGX_Finish_r(req);
+			accept_finish(req);
 		goto out;
 	}
 	if (sse_preamble(&b, accept_retry(conf.retry_ms)) == -1 ||
@@ -170,7 +182,7 @@ accept_request(FCGX_Request *req)
 	buf_free(&b);
 	return;
 fail:
-	FCGX_Finish_r(req);
+	accept_finish(req);
 out:
 	if (h != NULL) {
 		http_req_free(&h->req);
