@@ -204,6 +204,7 @@ conn_error(struct conn *c, uint64_t ref, int code, const char *fmt, ...)
 	    (size_t)n));
 }
 
+/* HELLO: check version and role, answer WELCOME with the epoch. */
 static void
 conn_hello(struct conn *c, const struct proto_msg *msg)
 {
@@ -373,6 +374,7 @@ conn_check_channels(struct conn *c, const struct proto_msg *msg)
 	return (0);
 }
 
+/* Queues one replayed event; history_replay calls it in seq order. */
 static void
 conn_replay_cb(struct event *ev, void *arg)
 {
@@ -575,6 +577,10 @@ conn_input(struct conn *c)
 	}
 }
 
+/*
+ * Reads once (at most BROKER_READ_SIZE, never past the input bound),
+ * handles the whole frames, then closes what that work marked.
+ */
 static void
 conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -655,6 +661,7 @@ conn_flush(struct conn *c)
 	(void)conn_write(c);
 }
 
+/* The socket can take more: send, and close the connection on an error. */
 static void
 conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {

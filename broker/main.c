@@ -29,6 +29,7 @@
 
 static void	main_usage(FILE *);
 
+/* The option summary of --help (stdout) or of a usage error (stderr). */
 static void
 main_usage(FILE *f)
 {

@@ -285,6 +285,7 @@ server_shed(struct server *s)
 	ev_timer_start(s->loop, &s->accept_timer);
 }
 
+/* Accepts a batch of pending connections (a bounded one, to stay fair). */
 static void
 server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -317,6 +318,7 @@ server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* The pause after EMFILE is over: accept again. */
 static void
 server_accept_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -326,6 +328,7 @@ server_accept_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_io_start(loop, &s->accept_io);
 }
 
+/* SIGTERM, SIGINT: leave the loop; main then closes and cleans up. */
 static void
 server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
