@@ -213,12 +213,42 @@ class Proc {
 
 // On an early exit: a web server gets SIGTERM so that it stops its own
 // children (Apache's workers, a spawned responder); the rest SIGKILL.
+// On an early exit (a failure, the watchdog, a signal): every child but
+// the web server gets SIGKILL; the web server gets SIGTERM so that it
+// stops its own children (Apache's workers, a spawned responder).  A
+// detached reaper repeats the SIGTERM after 2 s (a server still starting
+// may miss the first), kills it after 10 s, and only then removes the
+// temp dirs (unless FASTSSE_KEEP_TMP), which hold the server's files.
+const tmpdirs = new Set();
 process.on('exit', () => {
+	const web = [];
 	for (const p of procs) {
 		try {
-			p.child.kill(p.name === 'web' ? 'SIGTERM' : 'SIGKILL');
+			if (p.name === 'web') {
+				p.child.kill('SIGTERM');
+				web.push(p.pid);
+			} else
+				p.child.kill('SIGKILL');
 		} catch (e) { /* gone */ }
 	}
+	const dirs = process.env.FASTSSE_KEEP_TMP ? [] : Array.from(tmpdirs);
+	if (web.length === 0 && dirs.length === 0)
+		return;
+	const q = (x) => "'" + String(x).replace(/'/g, "'\\''") + "'";
+	const pids = web.join(' ');
+	let script = '';
+	if (web.length > 0)
+		script = 'i=0; while [ $i -lt 100 ]; do alive=; ' +
+		    'for p in ' + pids + '; do kill -0 $p 2>/dev/null && ' +
+		    'alive=1; done; [ -z "$alive" ] && break; ' +
+		    'i=$((i + 1)); [ $i -eq 20 ] && kill -TERM ' + pids +
+		    ' 2>/dev/null; sleep 0.1; done; kill -KILL ' + pids +
+		    ' 2>/dev/null; ';
+	script += dirs.length ? 'rm -rf ' + dirs.map(q).join(' ') : 'true';
+	try {
+		spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' })
+		    .unref();
+	} catch (e) { /* best effort */ }
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
 	process.on(sig, () => process.exit(1));
@@ -281,6 +311,7 @@ class Env {
 		this.opts = opts;
 		this.tmp = fs.mkdtempSync(path.join(os.tmpdir(),
 		    'fastsse-web-' + kind + '-'));
+		tmpdirs.add(this.tmp);
 		// A web server started as root works as another user, which
 		// must reach the sockets in here.
 		fs.chmodSync(this.tmp, 0o755);
@@ -572,8 +603,10 @@ class Env {
 		for (const p of [this.responder, this.broker])
 			if (p !== null)
 				await p.stop();
-		if (!process.env.FASTSSE_KEEP_TMP)
+		if (!process.env.FASTSSE_KEEP_TMP) {
 			fs.rmSync(this.tmp, { recursive: true, force: true });
+			tmpdirs.delete(this.tmp);
+		}
 	}
 }
 
