@@ -1,7 +1,8 @@
 /*
  * Channels and their table.  Bounds: a channel's ring holds what the
  * history keeps (bounded by --history-max-events, age and --max-memory);
- * the ring grows by doubling and is freed with the channel.  The table
+ * the ring doubles when full, halves when a quarter full, and is freed
+ * with the channel.  The table
  * grows with the number of channels, which exist only while they have
  * history or subscribers.
  */
@@ -14,6 +15,7 @@
 #include "event.h"
 
 #define CHANNEL_BUCKETS0	64
+#define CHANNEL_RING0		8	/* first ring size */
 
 /* FNV-1a: short names, good spread, no state. */
 static uint32_t
@@ -122,30 +124,40 @@ channel_remove(struct channel_table *t, struct channel *ch)
 	free(ch);
 }
 
+/* Moves the ring into an array of ncap slots (a power of two >= rcount). */
+static int
+channel_resize(struct channel *ch, size_t ncap)
+{
+	struct event	**nr;
+	size_t		 i;
+
+	if ((nr = malloc(ncap * sizeof(*nr))) == NULL)
+		return (-1);
+	for (i = 0; i < ch->rcount; i++)
+		nr[i] = channel_at(ch, i);
+	free(ch->ring);
+	ch->ring = nr;
+	ch->rcap = ncap;
+	ch->rhead = 0;
+	return (0);
+}
+
 /* Appends the newest event (the caller's reference moves to the ring). */
 int
 channel_push(struct channel *ch, struct event *ev)
 {
-	struct event	**nr;
-	size_t		 ncap, i;
-
-	if (ch->rcount == ch->rcap) {
-		ncap = ch->rcap ? ch->rcap * 2 : 8;
-		if ((nr = malloc(ncap * sizeof(*nr))) == NULL)
-			return (-1);
-		for (i = 0; i < ch->rcount; i++)
-			nr[i] = channel_at(ch, i);
-		free(ch->ring);
-		ch->ring = nr;
-		ch->rcap = ncap;
-		ch->rhead = 0;
-	}
+	if (ch->rcount == ch->rcap &&
+	    channel_resize(ch, ch->rcap ? ch->rcap * 2 : CHANNEL_RING0) == -1)
+		return (-1);
 	ch->ring[(ch->rhead + ch->rcount) & (ch->rcap - 1)] = ev;
 	ch->rcount++;
 	return (0);
 }
 
-/* Removes and returns the oldest event (its reference goes to the caller). */
+/*
+ * Removes and returns the oldest event (its reference goes to the caller).
+ * A ring left a quarter full is halved, so a burst does not pin memory.
+ */
 struct event *
 channel_pop(struct channel *ch)
 {
@@ -156,6 +168,8 @@ channel_pop(struct channel *ch)
 	ev = ch->ring[ch->rhead];
 	ch->rhead = (ch->rhead + 1) & (ch->rcap - 1);
 	ch->rcount--;
+	if (ch->rcap > CHANNEL_RING0 && ch->rcount < ch->rcap / 4)
+		(void)channel_resize(ch, ch->rcap / 2);
 	return (ev);
 }
 

@@ -164,6 +164,35 @@ test_age(void)
 	history_free(&h);
 }
 
+/* A channel's ring shrinks as it empties and keeps its order. */
+static void
+test_ring(void)
+{
+	struct history	 h;
+	struct channel	*ch;
+	size_t		 i;
+	int		 good = 1;
+
+	history_init(&h, EPOCH, &lim_default);
+	for (i = 0; i < 100; i++)
+		pub(&h, "ring", (double)i);
+	ch = channel_find(&h.channels, "ring", 4);
+	is_int(ch->rcap, 128, "ring: grew to 128 slots");
+	history_expire(&h, 1200 + 94.0);	/* keeps t 95..99 */
+	is_int(ch->rcount, 5, "ring: 5 events left");
+	ok(ch->rcap <= 32, "ring: shrank to %zu slots", ch->rcap);
+	for (i = 0; i < ch->rcount; i++)
+		if (channel_at(ch, i)->seq != 96 + i)
+			good = 0;
+	ok(good, "ring: order kept through the shrinking");
+	is_int(channel_after(ch, 97), 2, "ring: binary search after shrinking");
+	for (i = 0; i < 50; i++)
+		pub(&h, "ring", 1250);
+	is_int(ch->rcount, 55, "ring: grows again");
+	is_int(channel_at(ch, 54)->seq, 150, "ring: newest last");
+	history_free(&h);
+}
+
 static void
 test_memory(void)
 {
@@ -433,6 +462,7 @@ main(void)
 	test_ids();
 	test_count();
 	test_age();
+	test_ring();
 	test_memory();
 	test_replay();
 	test_reset();
