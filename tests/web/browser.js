@@ -48,13 +48,18 @@ h.main('lighttpd', { retry: 300, downRetry: 300 }, async (env) => {
 
 		// The first event may be published before the responder has
 		// subscribed; publish until one shows (no cursor, no replay).
-		let first = false;
+		let first = false, last = -1;
 		for (let i = 0; i < 50 && !first; i++) {
 			await env.publish('browser', 'hello browser ' + i);
+			last = i;
 			first = await waitFor(async () => (await shown(page))
 			    .some((t) => t.startsWith('hello browser')), 200);
 		}
 		tap.ok(first, 'a published event shows on the page');
+		// The subscription was live before the last one was published,
+		// so it shows too; count the page's events only after it has.
+		await waitFor(async () => (await shown(page)).includes(
+		    'hello browser ' + last), 5000);
 		const before = (await shown(page)).length;
 		const opens0 = await counter(page, 'opens');
 
