@@ -72,6 +72,11 @@ refused "a 256-byte channel name" "$FASTSSE" publish --socket "$S" "$long" x
 ok $? "a 255-byte channel name is accepted"
 "$FASTSSE" publish --socket "$S" "café/ünïcode:1" x >/dev/null
 ok $? "a UTF-8 channel name is accepted"
+refused "a channel name with a no-break space" "$FASTSSE" publish --socket "$S" "$(printf 'a\302\240b')" x
+refused "a channel name with a C1 control" "$FASTSSE" publish --socket "$S" "$(printf 'a\302\205b')" x
+refused "a channel name that is not UTF-8" "$FASTSSE" publish --socket "$S" "$(printf 'a\377')" x
+refused "an event type with a line break" "$FASTSSE" publish --socket "$S" --event "$(printf 'a\nb')" rt x
+refused "a 256-byte event type" "$FASTSSE" publish --socket "$S" --event "$long" rt x
 refused "the reserved event type reset" "$FASTSSE" publish --socket "$S" --event reset rt x
 refused "invalid UTF-8 data" sh -c "printf 'a\\377b' | \"\$0\" publish --socket \"\$1\" rt" "$FASTSSE" "$S"
 big=$(printf '%05000d' 0)
