@@ -356,6 +356,10 @@ conn_check_channels(struct conn *c, const struct proto_msg *msg)
 	const char		*why;
 	uint32_t		 i;
 
+	if (msg->u.subscribe.nchannels == 0) {
+		conn_error(c, msg->ref, PROTO_E_CHANNEL, "no channel given");
+		return (-1);
+	}
 	if (msg->u.subscribe.nchannels > PROTO_MAX_CHANNELS) {
 		conn_error(c, msg->ref, PROTO_E_TOO_MANY, "%u channels, at "
 		    "most %d", (unsigned)msg->u.subscribe.nchannels,

@@ -29,7 +29,8 @@
 #define PROTO_F_STR	's'	/* string */
 #define PROTO_F_STRNIL	'S'	/* string or nil */
 #define PROTO_F_ANY	'a'	/* any object */
-#define PROTO_F_CHANS	'c'	/* array of 1..PROTO_MAX_CHANNELS strings */
+#define PROTO_F_CHANS	'c'	/* array of strings; the count is checked by
+				   the receiver, which can answer per request */
 #define PROTO_F_STATS	'm'	/* map of string to non-negative integer */
 
 /* The array layout of each message, after the type element. */
@@ -259,11 +260,6 @@ proto_check_field(const struct proto_layout *l, size_t i,
 		if (o->type != MSGPACK_OBJECT_ARRAY)
 			return (proto_err(err, errlen,
 			    "%s: channels must be an array", l->name));
-		if (o->via.array.size == 0 ||
-		    o->via.array.size > PROTO_MAX_CHANNELS)
-			return (proto_err(err, errlen,
-			    "%s: %u channels, must be 1 to %d", l->name,
-			    (unsigned)o->via.array.size, PROTO_MAX_CHANNELS));
 		for (j = 0; j < o->via.array.size; j++) {
 			if (o->via.array.ptr[j].type != MSGPACK_OBJECT_STR)
 				return (proto_err(err, errlen,

@@ -467,7 +467,7 @@ accepted(char class)
 	case 's': return ("se");
 	case 'S': return ("sen");
 	case 'a': return ("10-ntfsebcENTmkvx");
-	case 'c': return ("c");
+	case 'c': return ("cET");	/* the broker checks the count */
 	case 'm': return ("m");
 	}
 	return ("");
