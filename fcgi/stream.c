@@ -13,9 +13,9 @@
  * ends that stream (counted in closed_overflow): unsent messages are
  * dropped, the end of the request is queued, and the browser reconnects
  * with Last-Event-ID and gets everything still in the broker's history.
- * A stream whose queued output made no progress for a whole heartbeat
+ * A stream whose queued output made no progress for half a heartbeat
  * interval is ended the same way (closed_stalled), and one still unable
- * to take its end-of-request a heartbeat later is closed outright.
+ * to take its end-of-request that much later is closed outright.
  *
  * Ends are never done inside a fan-out: a write error only marks the
  * stream dead and puts it on the reap list, which stream_reap() empties
@@ -24,7 +24,11 @@
  *
  * Heartbeat: one timer and the list of all streams ordered by last write
  * (libev's idiom for many equal timeouts); the timer pings the streams at
- * the head whose last write is a heartbeat old.
+ * the head whose last write is half a heartbeat old.  Half, because
+ * lighttpd and Apache notice that a browser went away only when a write
+ * to it fails, and Apache's first write after the browser left still
+ * succeeds: two pings per interval make a vanished browser noticed within
+ * one --heartbeat interval behind every server.
  */
 #include "config.h"
 
@@ -126,11 +130,18 @@ stream_msg_wire(const struct stream_msg *m)
 	return (m->raw ? m->len : record_stdout_size(m->len));
 }
 
+/* How long a stream may go without a write: half the heartbeat interval. */
+static double
+stream_idle(void)
+{
+	return (conf.heartbeat / 2);
+}
+
 void
 stream_init(struct ev_loop *loop)
 {
 	stream_loop = loop;
-	ev_timer_init(&stream_hb_ev, stream_hb_cb, 0., conf.heartbeat);
+	ev_timer_init(&stream_hb_ev, stream_hb_cb, 0., stream_idle());
 	ev_timer_again(loop, &stream_hb_ev);
 	ev_check_init(&stream_reap_ev, stream_reap_cb);
 }
@@ -597,7 +608,7 @@ stream_free(struct stream *s)
 }
 
 /*
- * Pings the streams nothing was written to for a heartbeat, ends the ones
+ * Pings the streams nothing was written to for half a heartbeat, ends the ones
  * whose output was stuck that long, frees the ones that could not even
  * take their end, and re-arms for the next stream due.
  */
@@ -610,7 +621,7 @@ stream_hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	stream_reap();
 	while ((s = TAILQ_FIRST(&stream_list)) != NULL &&
-	    s->last_write + conf.heartbeat <= now + 0.001) {
+	    s->last_write + stream_idle() <= now + 0.001) {
 		stream_touch(s);
 		if (s->state == STREAM_CLOSING || s->state == STREAM_DEAD) {
 			stream_stats.closed_stalled++;
@@ -624,9 +635,9 @@ stream_hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 	}
 	stream_reap();
-	due = conf.heartbeat;
+	due = stream_idle();
 	if ((s = TAILQ_FIRST(&stream_list)) != NULL)
-		due = s->last_write + conf.heartbeat - now;
+		due = s->last_write + stream_idle() - now;
 	if (due < 0.01)
 		due = 0.01;
 	w->repeat = due;
