@@ -25,6 +25,7 @@ fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/fastsse-it.XXXXXX") || exit 99
 
 cleanup() {
+	pkill -P "$watchdog_pid" 2>/dev/null
 	for p in $bg_pids; do
 		kill "$p" 2>/dev/null
 	done
@@ -35,6 +36,19 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 99' INT TERM HUP
+
+# A test that hangs fails instead of holding up the whole suite: after
+# FASTSSE_TEST_TIMEOUT seconds (default 300) it bails out and its children
+# are stopped.  The TERM to the test waits until the child it is blocked
+# on is gone; cleanup() stops the watchdog of a test that finished.
+(
+	sleep "${FASTSSE_TEST_TIMEOUT:-300}" || exit 0
+	echo "Bail out! $(basename "$0") did not finish in" \
+	    "${FASTSSE_TEST_TIMEOUT:-300} s"
+	kill -TERM $$
+	pkill -TERM -P $$
+) 2>/dev/null &
+watchdog_pid=$!
 
 # ok STATUS DESCRIPTION: one TAP result; STATUS 0 passes.
 ok() {
