@@ -314,7 +314,12 @@ async function heartbeat(env, results) {
 	const hb = env.heartbeat * 1000;
 	await waitFor(() => (raw.text.match(/^:/mg) || []).length >= 3,
 	    hb * 4 + 2000);
+	// Let the idle stream leave the broker's count before taking the
+	// base, or its departure would hide the next stream's arrival.
+	const withIdle = (await env.stats()).subscribers;
 	raw.close();
+	await waitFor(async () =>
+	    (await env.stats()).subscribers < withIdle, hb * 3 + 2000, 20);
 	const comments = raw.chunks.filter((c) => /^:/m.test(c.d));
 	tap.ok(comments.length >= 3, env.kind + ': heartbeat comments on an ' +
 	    'idle stream', raw.text);
