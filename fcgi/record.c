@@ -112,6 +112,35 @@ record_stdout_iov(uint16_t reqid, const void *content, size_t len,
 	return (n);
 }
 
+/*
+ * Several SSE texts queued for one stream leave as one record: one header
+ * and one padding instead of one of each per text, so fewer bytes and
+ * iovecs, and the web server parses fewer records.
+ */
+size_t
+record_stdout_join(uint16_t reqid, const struct iovec *parts, size_t nparts,
+    size_t skip, uint8_t hdr[RECORD_HEADER_LEN], struct iovec *iov,
+    size_t niov)
+{
+	size_t	i, total = 0, pad, n = 0;
+
+	for (i = 0; i < nparts; i++)
+		total += parts[i].iov_len;
+	if (total == 0 || total > RECORD_MAX_CONTENT)
+		return (0);
+	pad = record_padding(total);
+	record_header(hdr, RECORD_STDOUT, reqid, (uint16_t)total,
+	    (uint8_t)pad);
+	if (record_add(iov, niov, &n, &skip, hdr, RECORD_HEADER_LEN) == -1)
+		return (n);
+	for (i = 0; i < nparts; i++)
+		if (record_add(iov, niov, &n, &skip, parts[i].iov_base,
+		    parts[i].iov_len) == -1)
+			return (n);
+	(void)record_add(iov, niov, &n, &skip, record_zeros, pad);
+	return (n);
+}
+
 void
 record_end(uint8_t out[RECORD_END_LEN], uint16_t reqid, uint32_t appstatus)
 {

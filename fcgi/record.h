@@ -37,6 +37,18 @@ size_t	record_stdout_size(size_t len);
 size_t	record_stdout_iov(uint16_t reqid, const void *content, size_t len,
 	    size_t skip, uint8_t (*hdrs)[RECORD_HEADER_LEN], size_t nhdrs,
 	    size_t *hused, struct iovec *iov, size_t niov);
+/*
+ * Describes the contents parts[0..nparts) as ONE FCGI_STDOUT record:
+ * one header for their summed length (built into hdr), each part, one
+ * padding, skipping the first skip bytes of that wire image (already
+ * written).  The sum must be at most RECORD_MAX_CONTENT; an empty sum
+ * makes no record at all (an empty STDOUT would end the response).
+ * Returns the number of iovecs filled; when iov runs out the list stops
+ * early, describing a prefix of the wire image.
+ */
+size_t	record_stdout_join(uint16_t reqid, const struct iovec *parts,
+	    size_t nparts, size_t skip, uint8_t hdr[RECORD_HEADER_LEN],
+	    struct iovec *iov, size_t niov);
 /* Writes the 24 bytes that end a request: empty STDOUT + END_REQUEST. */
 void	record_end(uint8_t out[RECORD_END_LEN], uint16_t reqid,
 	    uint32_t appstatus);

@@ -1,21 +1,30 @@
 /*
  * Browser streams, all owned by the one event-loop thread.
  *
- * Output: a write goes straight to the socket (writev of the FastCGI
- * header, the shared SSE text and padding).  Only when the socket would
- * block is anything kept: a small queue of references to shared messages
- * and how far the first one got, so an idle stream holds no buffer at
- * all.  Everything queued for a stream leaves in one writev when the
- * socket becomes writable.
+ * Output: a send only appends a reference to the shared, formatted
+ * message to the stream's queue and puts the stream on the flush list.
+ * An ev_prepare watcher (once per loop iteration, before the loop
+ * blocks) writes each listed stream's queue in one writev, so the many
+ * events one read from the broker brings leave in one write per stream,
+ * not one each.  The SSE texts queued for a stream are joined into one
+ * FastCGI record (one header and padding for all, up to the record's
+ * limit); a raw message (the end of the request) is its own unit.  Only
+ * when the socket would block (EAGAIN or a partial write) is the write
+ * watcher started; a record begun is then finished before anything
+ * else, so framing stays intact.  The queue is freed as soon as it is
+ * empty: an idle stream holds no buffer at all.
  *
- * Bound and policy: a stream's queue holds at most --max-queue bytes of
- * records (the first message always fits).  A message that would pass it
- * ends that stream (counted in closed_overflow): unsent messages are
- * dropped, the end of the request is queued, and the browser reconnects
- * with Last-Event-ID and gets everything still in the broker's history.
- * A stream whose queued output made no progress for half a heartbeat
- * interval is ended the same way (closed_stalled), and one still unable
- * to take its end-of-request that much later is closed outright.
+ * Bound and policy: a stream's queue holds at most --max-queue bytes,
+ * counted as if each message were its own record (an upper bound of what
+ * is on the wire; the first message always fits).  A message that would
+ * pass it is first met with a flush when the socket is not known to be
+ * full; if that does not make room, the stream is ended (counted in
+ * closed_overflow): unsent messages are dropped, the end of the request
+ * is queued, and the browser reconnects with Last-Event-ID and gets
+ * everything still in the broker's history.  A stream whose queued
+ * output made no progress for half a heartbeat interval is ended the
+ * same way (closed_stalled), and one still unable to take its
+ * end-of-request that much later is closed outright.
  *
  * Ends are never done inside a fan-out: a write error only marks the
  * stream dead and puts it on the reap list, which stream_reap() empties
@@ -53,25 +62,37 @@
 #include "stream.h"
 #include "upstream.h"
 
-#define STREAM_IOV	64	/* iovecs per writev */
+#define STREAM_IOV	256	/* iovecs per writev (IOV_MAX is 1024) */
 #define STREAM_HDRS	(STREAM_IOV / 2)
 
-struct stream_qitem {
-	struct stream_msg	*m;
-	size_t			 off;	/* wire bytes already written */
-};
-
+/*
+ * Messages waiting for one stream.  The first hn of them form the unit
+ * (one joined record, one raw message, or one message split into
+ * several records) of which hoff wire bytes are already written; hn is 0
+ * when nothing is begun.
+ */
 struct stream_queue {
 	size_t			 n;
 	size_t			 cap;
-	size_t			 bytes;	/* wire bytes still to write */
-	struct stream_qitem	 items[];
+	size_t			 bytes;	/* for the bound: see the top */
+	size_t			 hn;
+	size_t			 hoff;
+	struct stream_msg	*items[];
+};
+
+/* Units listed for one writev: how many messages, wire bytes left. */
+struct stream_unit {
+	size_t	n;
+	size_t	left;
 };
 
 struct stream_stats	 stream_stats;
 
 static struct ev_loop	*stream_loop;
 static TAILQ_HEAD(, stream) stream_list = TAILQ_HEAD_INITIALIZER(stream_list);
+static TAILQ_HEAD(, stream) stream_flushq =
+    TAILQ_HEAD_INITIALIZER(stream_flushq);	/* output to write */
+static ev_prepare	 stream_flush_ev;
 static size_t		 stream_n;		/* in stream_list */
 static atomic_size_t	 stream_slots;		/* reserved + open */
 static uint64_t		 stream_next_token;
@@ -91,7 +112,9 @@ static void	stream_read_cb(struct ev_loop *, ev_io *, int);
 static void	stream_write_cb(struct ev_loop *, ev_io *, int);
 static void	stream_hb_cb(struct ev_loop *, ev_timer *, int);
 static void	stream_reap_cb(struct ev_loop *, ev_check *, int);
+static void	stream_flush_cb(struct ev_loop *, ev_prepare *, int);
 static void	stream_free(struct stream *);
+static void	stream_queue_drop(struct stream *, size_t);
 static void	stream_doom(struct stream *, int);
 
 /* Wraps the bytes of b (taken over, b left empty) as a shared message. */
@@ -144,6 +167,7 @@ stream_init(struct ev_loop *loop)
 	ev_timer_init(&stream_hb_ev, stream_hb_cb, 0., stream_idle());
 	ev_timer_again(loop, &stream_hb_ev);
 	ev_check_init(&stream_reap_ev, stream_reap_cb);
+	ev_prepare_init(&stream_flush_ev, stream_flush_cb);
 }
 
 /*
@@ -243,103 +267,213 @@ out:
 }
 
 /*
- * Lists the unwritten bytes of the queued messages items[0..n) as iovecs,
- * as many as fit in one writev; returns the count.
+ * How many queued messages, from index i, form the next unit, and its
+ * wire size: the begun unit as it was begun; else a raw message or one
+ * too big for a record alone; else as many SSE texts as one record and
+ * the room left in this writev (slots iovecs) take.
+ */
+static size_t
+stream_unit(const struct stream_queue *q, size_t i, size_t slots,
+    size_t *wire)
+{
+	const struct stream_msg	*m = q->items[i];
+	size_t			 k, sum = 0;
+
+	if (i == 0 && q->hn > 0) {
+		for (k = 0; k < q->hn; k++)
+			sum += q->items[k]->len;
+		*wire = m->raw ? m->len : record_stdout_size(sum);
+		return (q->hn);
+	}
+	if (m->raw || m->len > RECORD_MAX_CONTENT) {
+		*wire = stream_msg_wire(m);
+		return (1);
+	}
+	for (k = i; k < q->n && k - i + 2 < slots; k++) {
+		m = q->items[k];
+		if (m->raw || sum + m->len > RECORD_MAX_CONTENT)
+			break;
+		sum += m->len;
+	}
+	if (k == i) {		/* no room for even one: alone */
+		*wire = stream_msg_wire(q->items[i]);
+		return (1);
+	}
+	*wire = record_stdout_size(sum);
+	return (k - i);
+}
+
+/*
+ * Lists the unwritten bytes of the queue as iovecs, whole units only
+ * except for a last one cut by the lack of iovecs; units[] says what was
+ * listed.  Returns the iovec count; *nunits and *total are set.
  */
 static int
-stream_iov(const struct stream *s, const struct stream_qitem *items,
-    size_t n, uint8_t (*hdrs)[RECORD_HEADER_LEN], struct iovec *iov)
+stream_iov(const struct stream *s, uint8_t (*hdrs)[RECORD_HEADER_LEN],
+    struct iovec *iov, struct iovec *parts, struct stream_unit *units,
+    size_t *nunits, size_t *total)
 {
-	const struct stream_msg	*m;
-	size_t			 i, j, k, niov = 0, nh = 0, used, sum;
+	const struct stream_queue	*q = s->q;
+	const struct stream_msg		*m;
+	size_t				 i = 0, j, k, cnt, wire, skip, used;
+	size_t				 niov = 0, nh = 0, nu = 0, sum;
 
-	for (i = 0; i < n && niov < STREAM_IOV; i++) {
-		m = items[i].m;
+	*total = 0;
+	while (i < q->n && niov < STREAM_IOV && nh < STREAM_HDRS) {
+		cnt = stream_unit(q, i, STREAM_IOV - niov, &wire);
+		skip = i == 0 ? q->hoff : 0;
+		m = q->items[i];
 		if (m->raw) {
-			iov[niov].iov_base = m->data + items[i].off;
-			iov[niov++].iov_len = m->len - items[i].off;
-			continue;
+			iov[niov].iov_base = m->data + skip;
+			iov[niov].iov_len = m->len - skip;
+			k = 1;
+		} else if (cnt == 1 && m->len > RECORD_MAX_CONTENT) {
+			k = record_stdout_iov(s->reqid, m->data, m->len, skip,
+			    hdrs + nh, STREAM_HDRS - nh, &used, iov + niov,
+			    STREAM_IOV - niov);
+			nh += used;
+		} else {
+			for (j = 0; j < cnt; j++) {
+				parts[j].iov_base = q->items[i + j]->data;
+				parts[j].iov_len = q->items[i + j]->len;
+			}
+			k = record_stdout_join(s->reqid, parts, cnt, skip,
+			    hdrs[nh++], iov + niov, STREAM_IOV - niov);
 		}
-		k = record_stdout_iov(s->reqid, m->data, m->len, items[i].off,
-		    hdrs + nh, STREAM_HDRS - nh, &used, iov + niov,
-		    STREAM_IOV - niov);
 		for (sum = 0, j = niov; j < niov + k; j++)
 			sum += iov[j].iov_len;
 		niov += k;
-		nh += used;
-		if (sum < stream_msg_wire(m) - items[i].off)
+		if (sum > 0 || wire == skip) {
+			units[nu].n = cnt;
+			units[nu++].left = wire - skip;
+			*total += sum;
+		}
+		if (sum < wire - skip)
 			break;		/* out of room: the rest next time */
+		i += cnt;
 	}
+	*nunits = nu;
 	return ((int)niov);
 }
 
 /*
- * Writes as much of items[0..n) as the socket takes and advances their
- * offsets; returns the number of items now complete, or -1 when the
- * stream is gone (EPIPE, ECONNRESET, ...).
+ * Frees the messages of the first done units, and notes how far the next
+ * one got (w of its bytes written).
  */
-static ssize_t
-stream_writev(struct stream *s, struct stream_qitem *items, size_t n)
+static void
+stream_advance(struct stream *s, const struct stream_unit *units,
+    size_t nunits, size_t w)
 {
-	uint8_t		hdrs[STREAM_HDRS][RECORD_HEADER_LEN];
-	struct iovec	iov[STREAM_IOV];
-	ssize_t		w;
-	size_t		i, left, done = 0;
-	int		niov;
+	struct stream_queue	*q = s->q;
+	size_t			 i, j, done = 0, off;
 
-	niov = stream_iov(s, items, n, hdrs, iov);
-	if (niov <= 0)
-		return (0);
-	w = writev(s->rio.fd, iov, niov);
-	if (w == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return (0);
-		if (errno != EPIPE && errno != ECONNRESET)
-			log_warn("stream %llu: writev",
-			    (unsigned long long)s->token);
-		return (-1);
-	}
-	for (i = 0; i < n && w > 0; i++) {
-		left = stream_msg_wire(items[i].m) - items[i].off;
-		if ((size_t)w >= left) {
-			items[i].off += left;
-			w -= (ssize_t)left;
-			done++;
-		} else {
-			items[i].off += (size_t)w;
-			w = 0;
+	for (i = 0; i < nunits; i++) {
+		if (w < units[i].left) {
+			off = (i == 0 ? q->hoff : 0) + w;
+			q->hn = off > 0 ? units[i].n : 0;
+			q->hoff = off;
+			break;
 		}
+		w -= units[i].left;
+		for (j = 0; j < units[i].n; j++) {
+			q->bytes -= stream_msg_wire(q->items[done + j]);
+			stream_msg_unref(q->items[done + j]);
+		}
+		done += units[i].n;
+		q->hn = q->hoff = 0;
 	}
-	return ((ssize_t)done);
+	memmove(q->items, q->items + done, (q->n - done) * sizeof(q->items[0]));
+	q->n -= done;
+}
+
+/*
+ * Writes s's queue, one writev per call of the loop below (one in all
+ * unless the queue holds more than STREAM_IOV iovecs' worth), and starts
+ * the write watcher only when the socket takes less.  Returns -1 when the
+ * stream is gone (EPIPE, ECONNRESET, ...); never frees the stream.
+ */
+static int
+stream_flush(struct stream *s)
+{
+	uint8_t			hdrs[STREAM_HDRS][RECORD_HEADER_LEN];
+	struct iovec		iov[STREAM_IOV], parts[STREAM_IOV];
+	struct stream_unit	units[STREAM_IOV];
+	size_t			nunits, total;
+	ssize_t			w;
+	int			niov, moved = 0, rc = 0;
+
+	while (s->q != NULL) {
+		niov = stream_iov(s, hdrs, iov, parts, units, &nunits, &total);
+		if (niov <= 0) {
+			stream_advance(s, units, nunits, 0);
+			if (s->q->n == 0)
+				stream_queue_drop(s, 0);
+			if (nunits == 0)
+				break;		/* cannot happen */
+			continue;
+		}
+		w = writev(s->rio.fd, iov, niov);
+		if (w == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				goto wait;
+			if (errno != EPIPE && errno != ECONNRESET)
+				log_warn("stream %llu: writev",
+				    (unsigned long long)s->token);
+			rc = -1;
+			break;
+		}
+		if (w > 0)
+			moved = 1;
+		stream_advance(s, units, nunits, (size_t)w);
+		if (s->q->n == 0) {
+			stream_queue_drop(s, 0);
+			break;
+		}
+		if ((size_t)w < total)
+			goto wait;
+	}
+	if (moved)
+		stream_touch(s);
+	return (rc);
+wait:
+	if (moved)
+		stream_touch(s);
+	if (!ev_is_active(&s->wio)) {
+		stream_stats.queued++;
+		ev_io_start(stream_loop, &s->wio);
+	}
+	return (0);
 }
 
 /* Adds a message to the queue (created on first use). */
 static int
-stream_queue_push(struct stream *s, struct stream_msg *m, size_t off)
+stream_queue_push(struct stream *s, struct stream_msg *m)
 {
 	struct stream_queue	*q = s->q, *nq;
 	size_t			 ncap;
 
 	if (q == NULL || q->n == q->cap) {
-		ncap = q == NULL ? 4 : q->cap * 2;
+		ncap = q == NULL ? 8 : q->cap * 2;
 		nq = realloc(q, sizeof(*nq) + ncap * sizeof(nq->items[0]));
 		if (nq == NULL)
 			return (-1);
 		if (q == NULL)
-			nq->n = nq->bytes = 0;
+			nq->n = nq->bytes = nq->hn = nq->hoff = 0;
 		nq->cap = ncap;
 		s->q = q = nq;
 	}
 	m->refs++;
-	q->items[q->n].m = m;
-	q->items[q->n].off = off;
-	q->n++;
-	q->bytes += stream_msg_wire(m) - off;
-	stream_stats.queued++;
+	q->items[q->n++] = m;
+	q->bytes += stream_msg_wire(m);
 	return (0);
 }
 
-/* Frees the queue once empty: idle streams hold no output memory. */
+/*
+ * Drops the queued messages from index from on (what is kept is the
+ * begun unit, if any) and frees the queue once empty: idle streams hold
+ * no output memory.
+ */
 static void
 stream_queue_drop(struct stream *s, size_t from)
 {
@@ -349,8 +483,8 @@ stream_queue_drop(struct stream *s, size_t from)
 	if (q == NULL)
 		return;
 	for (i = from; i < q->n; i++) {
-		q->bytes -= stream_msg_wire(q->items[i].m) - q->items[i].off;
-		stream_msg_unref(q->items[i].m);
+		q->bytes -= stream_msg_wire(q->items[i]);
+		stream_msg_unref(q->items[i]);
 	}
 	q->n = from;
 	if (q->n == 0) {
@@ -360,51 +494,85 @@ stream_queue_drop(struct stream *s, size_t from)
 	}
 }
 
+/* Puts s on the flush list, unless it waits for its socket anyway. */
+static void
+stream_want_flush(struct stream *s)
+{
+	if (s->flushing || ev_is_active(&s->wio))
+		return;
+	s->flushing = 1;
+	TAILQ_INSERT_TAIL(&stream_flushq, s, flush_entry);
+	ev_prepare_start(stream_loop, &stream_flush_ev);
+}
+
 /*
- * Sends m on s: straight to the socket when nothing waits, else behind
- * what waits, within the stream's bound (see the top of this file).
+ * Writes every listed stream's output, frees the closing ones that are
+ * done and the ones whose socket failed.  Never inside a fan-out.
+ */
+static void
+stream_flush_all(void)
+{
+	struct stream	*s;
+
+	while ((s = TAILQ_FIRST(&stream_flushq)) != NULL) {
+		TAILQ_REMOVE(&stream_flushq, s, flush_entry);
+		s->flushing = 0;
+		if (s->state == STREAM_DEAD || s->q == NULL ||
+		    ev_is_active(&s->wio))
+			continue;
+		if (stream_flush(s) == -1) {
+			stream_stats.closed_client++;
+			stream_free(s);
+		} else if (s->state == STREAM_CLOSING && s->q == NULL)
+			stream_free(s);
+	}
+	ev_prepare_stop(stream_loop, &stream_flush_ev);
+}
+
+static void
+stream_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	stream_flush_all();
+}
+
+/*
+ * Queues m on s for the next flush, within the stream's bound (see the
+ * top of this file).  Safe inside a fan-out: nothing is freed here.
  */
 void
 stream_send(struct stream *s, struct stream_msg *m)
 {
-	struct stream_qitem	 it;
-	ssize_t			 done;
+	size_t	wire = stream_msg_wire(m);
 
 	if (s->state == STREAM_DEAD ||
 	    (s->state == STREAM_CLOSING && !m->raw))
 		return;
-	if (s->q == NULL) {
-		it.m = m;
-		it.off = 0;
-		if ((done = stream_writev(s, &it, 1)) == -1) {
+	/* The end of the request always fits: it frees the stream. */
+	if (s->q != NULL && !m->raw && s->q->bytes + wire > conf.max_queue) {
+		if (!ev_is_active(&s->wio) && stream_flush(s) == -1) {
 			stream_stats.closed_client++;
 			stream_doom(s, 1);
 			return;
 		}
-		stream_touch(s);
-		if (done == 1)
-			return;
-		if (stream_queue_push(s, m, it.off) == -1) {
-			stream_doom(s, 1);
+		if (s->q != NULL && s->q->bytes + wire > conf.max_queue) {
+			if (!s->reaping) {
+				stream_stats.closed_overflow++;
+				log_debug("stream %llu: output over %zu bytes, "
+				    "ending it", (unsigned long long)s->token,
+				    conf.max_queue);
+			}
+			stream_doom(s, 0);
 			return;
 		}
-		ev_io_start(stream_loop, &s->wio);
-		return;
 	}
-	/* The end of the request always fits: it frees the stream. */
-	if (!m->raw && s->q->bytes + stream_msg_wire(m) > conf.max_queue) {
-		if (!s->reaping) {
-			stream_stats.closed_overflow++;
-			log_debug("stream %llu: output over %zu bytes, ending "
-			    "it", (unsigned long long)s->token,
-			    conf.max_queue);
-		}
-		stream_doom(s, 0);
-		return;
-	}
-	if (stream_queue_push(s, m, 0) == -1)
+	if (stream_queue_push(s, m) == -1) {
 		stream_doom(s, 1);
-	stream_touch(s);
+		return;
+	}
+	stream_want_flush(s);
 }
 
 /* Sends an event and moves the stream's cursor to it. */
@@ -426,35 +594,21 @@ stream_deliver(struct stream *s, struct stream_msg *m,
 static void
 stream_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct stream		*s = w->data;
-	struct stream_queue	*q = s->q;
-	ssize_t			 done;
-	size_t			 i;
+	struct stream	*s = w->data;
 
 	(void)loop;
 	(void)revents;
-	if (q == NULL) {
+	if (s->q == NULL) {
 		ev_io_stop(stream_loop, w);
 		return;
 	}
-	if ((done = stream_writev(s, q->items, q->n)) == -1) {
+	if (stream_flush(s) == -1) {
 		stream_stats.closed_client++;
 		stream_free(s);
 		return;
 	}
-	stream_touch(s);
-	for (i = 0; i < (size_t)done; i++)
-		stream_msg_unref(q->items[i].m);
-	memmove(q->items, q->items + done, (q->n - done) * sizeof(q->items[0]));
-	q->n -= done;
-	q->bytes = 0;
-	for (i = 0; i < q->n; i++)
-		q->bytes += stream_msg_wire(q->items[i].m) - q->items[i].off;
-	if (q->n == 0) {
-		stream_queue_drop(s, 0);
-		if (s->state == STREAM_CLOSING)
-			stream_free(s);
-	}
+	if (s->q == NULL && s->state == STREAM_CLOSING)
+		stream_free(s);
 }
 
 /*
@@ -491,7 +645,8 @@ stream_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /*
  * Ends the request as FastCGI wants (empty STDOUT, END_REQUEST) after
- * whatever is half written; what was not started is dropped.
+ * whatever the socket takes now and whatever is half written; what is
+ * left is dropped.  Not inside a fan-out: this may free the stream.
  */
 void
 stream_end(struct stream *s)
@@ -502,9 +657,14 @@ stream_end(struct stream *s)
 	if (s->state == STREAM_CLOSING || s->state == STREAM_DEAD)
 		return;
 	upstream_leave(s);
+	if (s->q != NULL && !ev_is_active(&s->wio) && stream_flush(s) == -1) {
+		stream_stats.closed_client++;
+		stream_free(s);
+		return;
+	}
 	s->state = STREAM_CLOSING;
 	if (s->q != NULL)
-		stream_queue_drop(s, s->q->items[0].off > 0 ? 1 : 0);
+		stream_queue_drop(s, s->q->hn);
 	buf_init(&b, 0);
 	if (buf_reserve(&b, RECORD_END_LEN) == -1)
 		goto fail;
@@ -514,7 +674,14 @@ stream_end(struct stream *s)
 		goto fail;
 	stream_send(s, m);
 	stream_msg_unref(m);
-	if (s->state == STREAM_CLOSING && s->q == NULL)
+	if (s->state != STREAM_CLOSING)
+		return;			/* no memory: doomed */
+	if (s->q != NULL && !ev_is_active(&s->wio) && stream_flush(s) == -1) {
+		stream_stats.closed_client++;
+		stream_free(s);
+		return;
+	}
+	if (s->q == NULL)
 		stream_free(s);
 	return;
 fail:
@@ -594,6 +761,10 @@ stream_free(struct stream *s)
 		return;
 	}
 	upstream_leave(s);
+	if (s->flushing) {
+		TAILQ_REMOVE(&stream_flushq, s, flush_entry);
+		s->flushing = 0;
+	}
 	ev_io_stop(stream_loop, &s->rio);
 	ev_io_stop(stream_loop, &s->wio);
 	stream_queue_drop(s, 0);
@@ -620,6 +791,7 @@ stream_hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	stream_reap();
+	stream_flush_all();	/* then output still queued is stuck */
 	while ((s = TAILQ_FIRST(&stream_list)) != NULL &&
 	    s->last_write + stream_idle() <= now + 0.001) {
 		stream_touch(s);
@@ -687,4 +859,5 @@ stream_free_all(void)
 	stream_reap_n = stream_reap_cap = 0;
 	ev_timer_stop(stream_loop, &stream_hb_ev);
 	ev_check_stop(stream_loop, &stream_reap_ev);
+	ev_prepare_stop(stream_loop, &stream_flush_ev);
 }

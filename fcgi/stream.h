@@ -61,6 +61,7 @@ struct stream {
 	ev_io			 wio;		/* only while output queued */
 	TAILQ_ENTRY(stream)	 hb_entry;	/* all streams, by last write */
 	TAILQ_ENTRY(stream)	 pend_entry;	/* upstream's pending list */
+	TAILQ_ENTRY(stream)	 flush_entry;	/* output to write */
 	ev_tstamp		 last_write;
 	uint64_t		 token;		/* SUBSCRIBE ref */
 	struct eventid		 cursor;	/* last id delivered */
@@ -70,6 +71,7 @@ struct stream {
 	uint8_t			 cursor_state;
 	uint8_t			 reaping;	/* on the reap list */
 	uint8_t			 in_pending;	/* on upstream's list */
+	uint8_t			 flushing;	/* on the flush list */
 	uint8_t			 nchan;
 	struct stream_chan	 chans[];
 };
@@ -79,9 +81,9 @@ struct stream_stats {
 	uint64_t	closed_client;		/* EOF or write error */
 	uint64_t	closed_overflow;	/* queue over the bound */
 	uint64_t	closed_stalled;		/* nothing written for a beat */
-	uint64_t	events;			/* event writes to streams */
+	uint64_t	events;			/* events sent to streams */
 	uint64_t	pings;
-	uint64_t	queued;			/* writes that had to wait */
+	uint64_t	queued;			/* flushes that had to wait */
 };
 
 extern struct stream_stats stream_stats;

@@ -93,6 +93,52 @@ check_content(uint16_t reqid, size_t len)
 	free(c);
 }
 
+/*
+ * Content cut into parts of the given sizes and joined into one record
+ * gives the same wire image as the whole content in one record, from
+ * every offset a partial write can leave.
+ */
+static void
+check_join(uint16_t reqid, const size_t *sizes, size_t nsizes)
+{
+	uint8_t		 hdr[RECORD_HEADER_LEN], hdrs[4][RECORD_HEADER_LEN];
+	struct iovec	 parts[16], iov[20];
+	char		*c, *got, *want;
+	size_t		 len = 0, i, n, glen, wlen, used, skip;
+	int		 allok = 1;
+
+	for (i = 0; i < nsizes; i++)
+		len += sizes[i];
+	c = malloc(len + 1);
+	for (i = 0; i < len; i++)
+		c[i] = (char)('A' + i % 23);
+	for (len = 0, i = 0; i < nsizes; i++) {
+		parts[i].iov_base = c + len;
+		parts[i].iov_len = sizes[i];
+		len += sizes[i];
+	}
+	want = expected(reqid, c, len, &wlen);
+	n = record_stdout_join(reqid, parts, nsizes, 0, hdr, iov, 20);
+	got = flatten(iov, n, &glen);
+	tap_is_mem(got, glen, want, wlen, "%zu parts, %zu bytes: one record",
+	    nsizes, len);
+	free(got);
+	n = record_stdout_iov(reqid, c, len, 0, hdrs, 4, &used, iov, 20);
+	is_int(used, 1, "%zu bytes fit one record", len);
+	for (skip = 0; skip <= wlen; skip++) {
+		n = record_stdout_join(reqid, parts, nsizes, skip, hdr, iov,
+		    20);
+		got = flatten(iov, n, &glen);
+		if (glen != wlen - skip ||
+		    memcmp(got, want + skip, glen) != 0)
+			allok = 0;
+		free(got);
+	}
+	ok(allok, "join continues at every offset of %zu bytes", wlen);
+	free(want);
+	free(c);
+}
+
 int
 main(void)
 {
@@ -148,6 +194,51 @@ main(void)
 	is_int(n, 4, "stops when out of iovecs");
 	is_int(total, 2 * 65536, "two whole records (no padding needed)");
 	free(big);
+
+	{
+		static const size_t	s1[] = { 5 };
+		static const size_t	s3[] = { 30, 1, 17 };
+		static const size_t	s4[] = { 8, 0, 16, 8 };
+		static const size_t	s5[] = { 100, 200, 0, 3, 4 };
+		uint8_t			jh[RECORD_HEADER_LEN];
+		struct iovec		parts[3];
+		char			buf[8];
+
+		check_join(1, s1, 1);
+		check_join(0x0203, s3, 3);
+		check_join(7, s4, 4);
+		check_join(1, s5, 5);
+
+		memset(buf, 'x', sizeof(buf));
+		parts[0].iov_base = parts[1].iov_base = buf;
+		parts[0].iov_len = parts[1].iov_len = 0;
+		n = record_stdout_join(1, parts, 2, 0, jh, iov, 16);
+		is_int(n, 0, "join of empty parts: no record (would end it)");
+		n = record_stdout_join(1, parts, 0, 0, jh, iov, 16);
+		is_int(n, 0, "join of nothing: no record");
+		parts[0].iov_len = 3;
+		parts[1].iov_len = 5;
+		parts[2].iov_base = buf;
+		parts[2].iov_len = 1;
+		n = record_stdout_join(1, parts, 3, 0, jh, iov, 16);
+		ok(n == 5 && jh[4] == 0 && jh[5] == 9 && jh[6] == 7 &&
+		    iov[4].iov_len == 7, "one header for 9 bytes, 7 padding");
+		n = record_stdout_join(1, parts, 3, 0, jh, iov, 2);
+		for (total = 0, i = 0; i < n; i++)
+			total += iov[i].iov_len;
+		ok(n == 2 && total == 11, "stops when out of iovecs");
+		big = calloc(1, RECORD_MAX_CONTENT + 1);
+		parts[0].iov_base = big;
+		parts[0].iov_len = RECORD_MAX_CONTENT;
+		n = record_stdout_join(1, parts, 1, 0, jh, iov, 16);
+		ok(n == 2 && jh[4] == 0xff && jh[5] == 0xf8,
+		    "largest join is one full record");
+		parts[1].iov_base = big;
+		parts[1].iov_len = 1;
+		n = record_stdout_join(1, parts, 2, 0, jh, iov, 16);
+		is_int(n, 0, "over one record: refused");
+		free(big);
+	}
 
 	tap_done();
 	return (tap_exit_status());
