@@ -15,6 +15,15 @@
  *    fan-out loop), gets nothing more, and is closed once the current work
  *    is done (server_reap), logged once and counted in
  *    slow_consumer_drops.  Nobody else waits for it.
+ *  - Flushing: queueing puts the connection on the server's pending list
+ *    (once) and writes nothing.  Once per loop iteration, after every
+ *    callback and before the loop blocks, a prepare watcher (server.c)
+ *    writes each pending connection's queue with writev, as many entries
+ *    per call as fit; so all that was queued for a connection in one
+ *    iteration goes out together, with no watcher changes.  Only when the
+ *    socket does not take it all is the write watcher started; it stops
+ *    once the queue is empty, and while it is active the connection is
+ *    not put on the pending list.
  *  - A request the connection may not make (wrong role, bad channel or
  *    type, data too big or not UTF-8) is answered with ERROR; the
  *    connection stays usable.
@@ -85,6 +94,8 @@ conn_free(struct conn *c)
 
 	ev_io_stop(s->loop, &c->rio);
 	ev_io_stop(s->loop, &c->wio);
+	if (c->flags & CONN_PENDING)
+		TAILQ_REMOVE(&s->pending, c, pendentry);
 	while ((sub = TAILQ_FIRST(&c->subs)) != NULL) {
 		ch = sub->channel;
 		channel_unsubscribe(sub, &c->subs);
@@ -130,7 +141,11 @@ conn_over(const struct conn *c)
 	    c->out.replay_bytes > o->max_memory);
 }
 
-/* Called after anything was queued: enforce the bound, arm the writer. */
+/*
+ * Called after anything was queued: enforce the bound, then have the queue
+ * written before the loop next blocks, unless the write watcher is waiting
+ * for the socket to take more already.
+ */
 static void
 conn_queued(struct conn *c)
 {
@@ -143,8 +158,10 @@ conn_queued(struct conn *c)
 		conn_doom(c, 0, "slow consumer");
 		return;
 	}
-	if (!ev_is_active(&c->wio))
-		ev_io_start(s->loop, &c->wio);
+	if (!(c->flags & CONN_PENDING) && !ev_is_active(&c->wio)) {
+		c->flags |= CONN_PENDING;
+		TAILQ_INSERT_TAIL(&s->pending, c, pendentry);
+	}
 }
 
 /* Queues ev (by reference) for c; flags OUTQ_REPLAY for a replay. */
@@ -623,8 +640,8 @@ out:
 
 /*
  * Sends as much of the queue as the socket takes, several entries per
- * writev; the write watcher stays armed only while something is queued.
- * Returns -1 on a write error.
+ * writev; stops the write watcher once the queue is empty.  Returns -1 on
+ * a write error.
  */
 static int
 conn_write(struct conn *c)
@@ -656,6 +673,23 @@ conn_write(struct conn *c)
 	if (outq_empty(&c->out))
 		ev_io_stop(s->loop, &c->wio);
 	return (0);
+}
+
+/*
+ * Sends what is queued (the pending list's flush); what the socket does
+ * not take now is left to the write watcher.  A write error dooms c.
+ */
+void
+conn_output(struct conn *c)
+{
+	struct server	*s = c->server;
+
+	if (conn_write(c) == -1) {
+		conn_doom(c, 0, "write error");
+		return;
+	}
+	if (!outq_empty(&c->out) && !ev_is_active(&c->wio))
+		ev_io_start(s->loop, &c->wio);
 }
 
 /* One last attempt to send what is queued, before closing. */

@@ -21,10 +21,12 @@ struct server;
 #define CONN_HELLO	0x1	/* HELLO accepted */
 #define CONN_DOOMED	0x2	/* on server->doomed, to be closed */
 #define CONN_FLUSH	0x4	/* try to send what is queued before closing */
+#define CONN_PENDING	0x8	/* on server->pending, to be written */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 doomentry;
+	TAILQ_ENTRY(conn)	 pendentry;
 	struct server		*server;
 	uint64_t		 id;
 	int			 fd;
@@ -32,7 +34,7 @@ struct conn {
 	uint64_t		 role;
 	const char		*why;		/* reason for closing */
 	ev_io			 rio;
-	ev_io			 wio;
+	ev_io			 wio;		/* active only while the socket is full */
 	struct buf		 in;
 	struct outq		 out;
 	struct sub_list		 subs;
@@ -42,6 +44,7 @@ struct conn	*conn_new(struct server *, int);
 void		 conn_free(struct conn *);
 void		 conn_send_event(struct conn *, struct event *, uint32_t);
 void		 conn_doom(struct conn *, int, const char *);
+void		 conn_output(struct conn *);
 void		 conn_flush(struct conn *);
 
 #endif

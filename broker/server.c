@@ -9,6 +9,10 @@
  * loop), counted in accept_errors, and accepting pauses for a moment.
  * Connections over their own bounds are closed by server_reap after the
  * work that marked them (see conn.c).
+ *
+ * Output is written by server_flush_cb, once per loop iteration just
+ * before the loop blocks, for the connections that had something queued
+ * (the pending list; see conn.c).
  */
 #include "config.h"
 
@@ -39,6 +43,7 @@ static void	server_accept_cb(struct ev_loop *, ev_io *, int);
 static void	server_accept_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	server_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	server_prune_cb(struct ev_loop *, ev_timer *, int);
+static void	server_flush_cb(struct ev_loop *, ev_prepare *, int);
 
 /*
  * Whether a broker answers on path: 1 yes, 0 no (nothing there, or a
@@ -176,6 +181,7 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 	s->loop = loop;
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->doomed);
+	TAILQ_INIT(&s->pending);
 	lim.max_age = s->opts.max_age;
 	lim.max_events = s->opts.max_events;
 	lim.max_memory = s->opts.max_memory;
@@ -207,6 +213,10 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 	    BROKER_PRUNE_INTERVAL);
 	s->prune_timer.data = s;
 	ev_timer_start(loop, &s->prune_timer);
+
+	ev_prepare_init(&s->flush_prepare, server_flush_cb);
+	s->flush_prepare.data = s;
+	ev_prepare_start(loop, &s->flush_prepare);
 	return (0);
 }
 
@@ -225,6 +235,7 @@ server_stop(struct server *s)
 	ev_io_stop(s->loop, &s->accept_io);
 	ev_timer_stop(s->loop, &s->accept_timer);
 	ev_timer_stop(s->loop, &s->prune_timer);
+	ev_prepare_stop(s->loop, &s->flush_prepare);
 	ev_signal_stop(s->loop, &s->sigterm);
 	ev_signal_stop(s->loop, &s->sigint);
 	if (stat(s->opts.socket, &st) == 0 && st.st_dev == s->sock_dev &&
@@ -264,6 +275,30 @@ server_reap(struct server *s)
 			conn_flush(c);
 		conn_free(c);
 	}
+}
+
+/*
+ * Runs once per loop iteration, after every callback and before the loop
+ * blocks: writes the queue of each connection that had something queued
+ * since, so that all of it goes out together (one writev, usually) and,
+ * unless a socket is full, no watcher changes.  Then closes what a write
+ * error marked.
+ */
+static void
+server_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct server	*s = w->data;
+	struct conn	*c;
+
+	(void)loop;
+	(void)revents;
+	while ((c = TAILQ_FIRST(&s->pending)) != NULL) {
+		TAILQ_REMOVE(&s->pending, c, pendentry);
+		c->flags &= ~CONN_PENDING;
+		if (!(c->flags & CONN_DOOMED))
+			conn_output(c);
+	}
+	server_reap(s);
 }
 
 /* Refuses one pending connection when out of descriptors (see top). */

@@ -32,11 +32,13 @@ struct server {
 	ev_signal		 sigterm;
 	ev_signal		 sigint;
 	ev_timer		 prune_timer;
+	ev_prepare		 flush_prepare;	/* writes the pending list */
 	struct history		 history;
 	struct stats		 stats;
 	struct buf		 data;		/* rendered event data */
 	struct conn_list	 conns;
 	struct conn_list	 doomed;	/* to close after the current work */
+	struct conn_list	 pending;	/* output queued this iteration */
 	uint64_t		 next_id;
 };
 
