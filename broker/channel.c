@@ -13,23 +13,10 @@
 
 #include "channel.h"
 #include "event.h"
+#include "hash.h"
 
 #define CHANNEL_BUCKETS0	64
 #define CHANNEL_RING0		8	/* first ring size */
-
-/* FNV-1a: short names, good spread, no state. */
-static uint32_t
-channel_hash(const char *s, size_t len)
-{
-	uint32_t	 h = 2166136261u;
-	size_t		 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
-	return (h);
-}
 
 int
 channel_table_init(struct channel_table *t)
@@ -55,7 +42,7 @@ channel_find(struct channel_table *t, const char *name, size_t len)
 	struct channel	*ch;
 	uint32_t	 h;
 
-	h = channel_hash(name, len);
+	h = hash_name(name, len);
 	for (ch = t->buckets[h & (t->nbuckets - 1)]; ch != NULL; ch = ch->hnext)
 		if (ch->hash == h && ch->namelen == len &&
 		    memcmp(ch->name, name, len) == 0)
@@ -97,7 +84,7 @@ channel_add(struct channel_table *t, const char *name, size_t len,
 		return (NULL);
 	memcpy(ch->name, name, len);
 	ch->namelen = len;
-	ch->hash = channel_hash(name, len);
+	ch->hash = hash_name(name, len);
 	ch->floor = floor;
 	TAILQ_INIT(&ch->subs);
 	if (t->count >= t->nbuckets)

@@ -47,6 +47,7 @@
 
 #include "buf.h"
 #include "eventid.h"
+#include "hash.h"
 #include "log.h"
 #include "proto.h"
 #include "responder.h"
@@ -101,20 +102,6 @@ static void	upstream_io_cb(struct ev_loop *, ev_io *, int);
 static void	upstream_retry_cb(struct ev_loop *, ev_timer *, int);
 static void	upstream_down(const char *);
 static void	upstream_fail(const char *);
-
-/* FNV-1a: channel names are short and come from our own parser. */
-static uint32_t
-upstream_hash(const char *p, size_t len)
-{
-	uint32_t	h = 2166136261u;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 16777619u;
-	}
-	return (h);
-}
 
 static struct channel *
 upstream_chan_find(const char *name, size_t len, uint32_t h)
@@ -185,7 +172,7 @@ int
 upstream_join(struct stream *s, size_t i, const char *name, size_t len)
 {
 	struct channel	*ch;
-	uint32_t	 h = upstream_hash(name, len);
+	uint32_t	 h = hash_name(name, len);
 
 	if ((ch = upstream_chan_find(name, len, h)) == NULL) {
 		if (up_nchan >= up_nbuckets)
@@ -422,7 +409,7 @@ upstream_on_event(struct proto_msg *msg)
 		return;
 	}
 	if ((ch = upstream_chan_find(c->ptr, c->len,
-	    upstream_hash(c->ptr, c->len))) == NULL)
+	    hash_name(c->ptr, c->len))) == NULL)
 		return;
 	LIST_FOREACH(sc, &ch->members, entry) {
 		if (sc->s->state != STREAM_LIVE)
