@@ -5,7 +5,10 @@
 # Run as root on Debian 12.
 set -e
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps.sh: run as root (sudo $0)" >&2
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo "$0" "$@"
+	fi
+	echo "install-deps.sh: run as root" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

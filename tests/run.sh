@@ -1,12 +1,18 @@
 #!/bin/sh
 # Runs the whole fastsse test suite: configures and builds out of tree (in
-# build/ unless BUILDDIR says otherwise), installs the test clients from the
+# build/ unless BUILDDIR says otherwise, or in place when the source tree
+# is configured already), installs the test clients from the
 # npm registry (tests/web/setup.sh), then runs `make check` under the
 # parallel harness.  CONFIGURE_ARGS is passed to configure, e.g.
 #   CONFIGURE_ARGS=--enable-sanitizers BUILDDIR=build-san tests/run.sh
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${BUILDDIR:-$top/build}
+# A tree already configured in place (as the README's first command does)
+# is tested in place: automake allows no second, out-of-tree build then.
+if [ -z "$BUILDDIR" ] && [ -f "$top/config.status" ]; then
+	builddir=$top
+fi
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 if [ ! -x "$top/configure" ]; then
