@@ -148,9 +148,14 @@ accept_request(FCGX_Request *req)
 	if (http_stream_headers(&b, &conf.cors, origin) == -1)
 		goto fail;
 	if (stream_reserve() == -1) {
-		/* Full: a complete stream that asks to come back later. */
+		/*
+		 * Full: a complete stream that asks to come back later,
+		 * spread over 1 to 2 times the full retry so the browsers
+		 * turned away together do not all return together.
+		 */
 		if (buf_printf(&b, "retry: %lu\n: full\n\n",
-		    accept_retry(RESPONDER_FULL_RETRY_MS)) == 0)
+		    accept_retry(RESPONDER_FULL_RETRY_MS) +
+		    arc4random_uniform(RESPONDER_FULL_RETRY_MS)) == 0)
 			accept_answer(req, &b);
 		else
 			accept_finish(req);
