@@ -404,6 +404,24 @@ async function httpErrors(env, allowed) {
 }
 
 // The full run for lighttpd, nginx and Apache mod_proxy_fcgi.
+// The broker sends each event once per responder process, not once per
+// stream: three browsers on one channel cost the broker one delivery.
+async function sharedUpstream(env) {
+	const cs = [];
+	for (let i = 0; i < 3; i++)
+		cs.push(await openLive(env, 'shared'));
+	const before = (await env.stats()).events_delivered;
+	const id = await env.publish('shared', 'to all three');
+	const all = await waitFor(() => cs.every((c) =>
+	    c.events.some((e) => e.id === id)), 5000);
+	const after = (await env.stats()).events_delivered;
+	tap.ok(all, env.kind + ': three streams on one channel get the event');
+	tap.is(after - before, 1, env.kind + ': the broker delivered it once, ' +
+	    'to the one responder');
+	for (const c of cs)
+		c.close();
+}
+
 function full(kind) {
 	h.needs(['build', 'node_modules', 'curl', kind]);
 	EventSource = h.requireModule('eventsource').EventSource;
@@ -412,6 +430,7 @@ function full(kind) {
 	h.main(kind, { respArgs: ['--cors-origin', allowed] }, async (env) => {
 		const results = {};
 		await delivery(env, results);
+		await sharedUpstream(env);
 		await content(env);
 		await httpErrors(env, allowed);
 		await heartbeat(env, results);
