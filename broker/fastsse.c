@@ -26,7 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "fastsse.h"
+#include "sse.h"
 
 #define CMD_MAX_DATA	(1024 * 1024)
 #define CMD_WINDOW	64
@@ -96,50 +98,27 @@ cmd_json_string(FILE *f, const char *s)
 }
 
 /*
- * Writes data as SSE "data:" lines: one per line of the data, where CR LF,
- * LF and CR each end a line (as an SSE parser splits them), so a browser
- * puts back the same text with LF line breaks.
+ * Prints one event or reset notice as SSE text, the very bytes the
+ * responder sends a browser (shared/sse.c), and flushes it.
  */
-static void
-cmd_sse_data(FILE *f, const char *data, size_t len)
-{
-	size_t	i, start = 0;
-
-	for (i = 0; i <= len; i++) {
-		if (i < len && data[i] != '\n' && data[i] != '\r')
-			continue;
-		fputs("data: ", f);
-		fwrite(data + start, 1, i - start, f);
-		fputc('\n', f);
-		if (i < len && data[i] == '\r' && i + 1 < len &&
-		    data[i + 1] == '\n')
-			i++;
-		start = i + 1;
-	}
-}
-
-/* Prints one event or reset notice as an SSE event, flushed. */
 static int
 cmd_sse_event(FILE *f, const struct fastsse_event *ev)
 {
-	if (ev->kind == FASTSSE_KIND_EVENT) {
-		fprintf(f, "id: %s\n", ev->id);
-		if (strcmp(ev->type, "message") != 0)
-			fprintf(f, "event: %s\n", ev->type);
-		cmd_sse_data(f, ev->data, ev->data_len);
-	} else {
-		fprintf(f, "id: %s\nevent: reset\ndata: {\"reason\":",
-		    ev->head);
-		cmd_json_string(f, ev->reason);
-		fputs(",\"oldest\":", f);
-		if (ev->oldest != NULL)
-			cmd_json_string(f, ev->oldest);
-		else
-			fputs("null", f);
-		fputs("}\n", f);
-	}
-	fputc('\n', f);
-	if (fflush(f) == EOF || ferror(f))
+	struct buf	b;
+	int		r;
+
+	buf_init(&b, 0);
+	if (ev->kind == FASTSSE_KIND_EVENT)
+		r = sse_event(&b, ev->id, strlen(ev->id), ev->type,
+		    strlen(ev->type), ev->data, ev->data_len);
+	else
+		r = sse_reset(&b, ev->reason, strlen(ev->reason), ev->oldest,
+		    ev->oldest != NULL ? strlen(ev->oldest) : 0, ev->head,
+		    strlen(ev->head));
+	if (r == 0 && fwrite(buf_head(&b), 1, buf_used(&b), f) != buf_used(&b))
+		r = -1;
+	buf_free(&b);
+	if (r == -1 || fflush(f) == EOF || ferror(f))
 		return (-1);
 	return (0);
 }
