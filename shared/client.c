@@ -328,6 +328,20 @@ client_broker_error(struct fastsse *c, const struct proto_msg *m)
 }
 
 /*
+ * Records why an answer was not the one a request wanted: the broker's
+ * own refusal (ERROR), or a message that has no business there.
+ */
+static void
+client_refused(struct fastsse *c, const struct proto_msg *m)
+{
+	if (m->type == PROTO_ERROR)
+		client_broker_error(c, m);
+	else
+		client_fail(c, "unexpected %s from broker",
+		    proto_type_name(m->type));
+}
+
+/*
  * Explains a lost connection: by the broker's ERROR about the whole
  * connection when one is waiting in the input (it says why it hung up),
  * else plainly.
@@ -673,11 +687,8 @@ client_publish_result(struct fastsse *c, uint64_t ref, char *id_out,
 		if (id_out != NULL)
 			client_copy(id_out, id_size, &m.u.published.id);
 		rv = 0;
-	} else if (m.type == PROTO_ERROR)
-		client_broker_error(c, &m);
-	else
-		client_fail(c, "unexpected %s from broker",
-		    proto_type_name(m.type));
+	} else
+		client_refused(c, &m);
 	proto_msg_free(&m);
 	client_cut(c, at, flen);
 	return (rv);
@@ -800,11 +811,8 @@ fastsse_unsubscribe(struct fastsse *c, const char *const *channels, size_t n)
 		return (-1);
 	if (m.type == PROTO_UNSUBSCRIBED)
 		rv = 0;
-	else if (m.type == PROTO_ERROR)
-		client_broker_error(c, &m);
 	else
-		client_fail(c, "unexpected %s from broker",
-		    proto_type_name(m.type));
+		client_refused(c, &m);
 	proto_msg_free(&m);
 	client_cut(c, at, flen);
 	return (rv);
@@ -966,11 +974,8 @@ fastsse_stats(struct fastsse *c,
 			if (cb(name, kv->val.via.u64, arg) != 0)
 				break;
 		}
-	} else if (m.type == PROTO_ERROR)
-		client_broker_error(c, &m);
-	else
-		client_fail(c, "unexpected %s from broker",
-		    proto_type_name(m.type));
+	} else
+		client_refused(c, &m);
 	proto_msg_free(&m);
 	client_cut(c, at, flen);
 	return (rv);
@@ -993,11 +998,8 @@ fastsse_ping(struct fastsse *c)
 		return (-1);
 	if (m.type == PROTO_PONG)
 		rv = 0;
-	else if (m.type == PROTO_ERROR)
-		client_broker_error(c, &m);
 	else
-		client_fail(c, "unexpected %s from broker",
-		    proto_type_name(m.type));
+		client_refused(c, &m);
 	proto_msg_free(&m);
 	client_cut(c, at, flen);
 	return (rv);
