@@ -224,21 +224,40 @@ http_origin_ok(const char *o, size_t len)
 	return (1);
 }
 
+/*
+ * Steps through a comma-separated list, as HTTP headers and our options
+ * write them: returns the next element with the white space around it
+ * trimmed (it may be empty), its length in *lenp, and moves *listp past
+ * it; NULL at the end of the list.
+ */
+static const char *
+http_list_next(const char **listp, size_t *lenp)
+{
+	const char	*p = *listp, *end;
+	size_t		 len;
+
+	if (p == NULL || *p == '\0')
+		return (NULL);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((end = strchr(p, ',')) == NULL)
+		end = p + strlen(p);
+	len = (size_t)(end - p);
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	*listp = *end != '\0' ? end + 1 : end;
+	*lenp = len;
+	return (p);
+}
+
 int
 http_cors_add(struct http_cors *c, const char *list)
 {
-	const char	*p, *end;
+	const char	*p;
 	char		**no, *s;
 	size_t		 len;
 
-	for (p = list; *p != '\0'; p = *end ? end + 1 : end) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if ((end = strchr(p, ',')) == NULL)
-			end = p + strlen(p);
-		len = (size_t)(end - p);
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
+	while ((p = http_list_next(&list, &len)) != NULL) {
 		if (len == 0)
 			continue;
 		if (len == 1 && *p == '*') {
@@ -385,7 +404,7 @@ int
 http_preflight(struct buf *b, const struct http_cors *c, const char *origin,
     const char *req_headers)
 {
-	const char	*p, *end;
+	const char	*p;
 	size_t		 len, n = 0;
 	size_t		 i;
 
@@ -398,15 +417,7 @@ http_preflight(struct buf *b, const struct http_cors *c, const char *origin,
 	if (buf_printf(b, "Access-Control-Allow-Methods: GET, OPTIONS\r\n"
 	    "Access-Control-Allow-Headers: ") == -1)
 		return (-1);
-	for (p = req_headers; p != NULL && *p != '\0';
-	    p = *end ? end + 1 : end) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if ((end = strchr(p, ',')) == NULL)
-			end = p + strlen(p);
-		len = (size_t)(end - p);
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
+	while ((p = http_list_next(&req_headers, &len)) != NULL) {
 		if (len == 0 || !http_header_allowed(p, len))
 			continue;
 		if (buf_printf(b, "%s%.*s", n++ ? ", " : "", (int)len,
