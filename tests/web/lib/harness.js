@@ -97,24 +97,75 @@ function requireModule(name) {
 	return createRequire(path.join(nm, 'noop.js'))(name);
 }
 
-// What each kind of web server needs installed (Debian's packages).
+// What each kind of web server needs installed (Debian's packages), and
+// 'webuser' where the server, started as root, works as www-data (nginx's
+// workers, Apache's children and the responder mod_fcgid spawns; the
+// lighttpd configs set no server.username, so lighttpd stays root).
 const apacheModules = '/usr/lib/apache2/modules';
 const serverNeeds = {
 	'lighttpd': ['lighttpd'],
 	'lighttpd-spawn': ['lighttpd'],
-	'nginx': ['nginx'],
+	'nginx': ['nginx', 'webuser'],
 	'apache-proxy': ['apache2', apacheModules + '/mod_proxy_fcgi.so',
-	    apacheModules + '/mod_asis.so'],
-	'apache-fcgid': ['apache2', apacheModules + '/mod_fcgid.so'],
+	    apacheModules + '/mod_asis.so', 'webuser'],
+	'apache-fcgid': ['apache2', apacheModules + '/mod_fcgid.so', 'webuser'],
 };
 
+// The first directory from dir up to / that user (uid, gids) cannot
+// search, or null.  Mode bits only (no ACLs), as Debian sets them.
+function unsearchable(dir, uid, gids) {
+	for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+		const st = fs.statSync(d);
+		let bit = 0o001;
+		if (st.uid === uid)
+			bit = 0o100;
+		else if (gids.includes(st.gid))
+			bit = 0o010;
+		if ((st.mode & bit) === 0)
+			return { dir: d, mode: st.mode & 0o7777 };
+		if (d === path.dirname(d))
+			return null;
+	}
+}
+
+// Everything the web server's user reads or runs (configs, document
+// root, sockets, error handlers, a spawned responder) is put in the
+// test's temp dir, never taken from the source or build tree, which may
+// be a clone in a directory only root can enter (/root is 0700).  That
+// leaves the temp dir's parents, which the user must be able to search.
+function webUserReachesTmp() {
+	if (process.getuid() !== 0)
+		return null;
+	const [u] = webUser();
+	let uid, gids;
+	try {
+		uid = Number(execFileSync('id', ['-u', u], { encoding: 'utf8' }));
+		gids = execFileSync('id', ['-G', u], { encoding: 'utf8' })
+		    .trim().split(/\s+/).map(Number);
+	} catch (e) {
+		return 'no user ' + u + ' for the web server to run as';
+	}
+	const bad = unsearchable(os.tmpdir(), uid, gids);
+	if (bad === null)
+		return null;
+	return 'the web server runs as ' + u + ', which cannot search ' +
+	    bad.dir + ' (mode ' + bad.mode.toString(8).padStart(4, '0') +
+	    ')' + (bad.dir === path.resolve(os.tmpdir()) ? '' : ' above') +
+	    ' the temp dir ' + os.tmpdir() + '; set TMPDIR to a ' +
+	    'directory it can reach';
+}
+
 // Skips the whole file unless what it needs exists: 'build' (our
-// programs), 'node_modules', a program name, an absolute path, or a kind
-// of web server.
+// programs), 'node_modules', 'webuser' (see webUserReachesTmp), a program
+// name, an absolute path, or a kind of web server.
 function needs(what) {
 	what = what.flatMap((w) => serverNeeds[w] || [w]);
 	for (const w of what) {
-		if (w === 'build') {
+		if (w === 'webuser') {
+			const why = webUserReachesTmp();
+			if (why !== null)
+				tap.skipAll(why);
+		} else if (w === 'build') {
 			for (const b of Object.values(bin))
 				if (!fs.existsSync(b))
 					tap.skipAll('not built: ' + b);
@@ -157,6 +208,24 @@ function webUser() {
 	} catch (e) {
 		return ['nobody', 'nogroup'];
 	}
+}
+
+// Copies a built program into dir (mode 0755) and returns the copy's
+// path.  A libtool wrapper script cannot be copied (it runs the real
+// program from the build tree): the file is skipped, saying so.
+function copyProgram(prog, dir) {
+	const head = Buffer.alloc(2);
+	const fd = fs.openSync(prog, 'r');
+	fs.readSync(fd, head, 0, 2, 0);
+	fs.closeSync(fd);
+	if (head.toString() === '#!')
+		tap.skipAll(prog + ' is a libtool wrapper script, which the ' +
+		    'web server\'s user could not run from a copy');
+	fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+	const copy = path.join(dir, path.basename(prog));
+	fs.copyFileSync(prog, copy);
+	fs.chmodSync(copy, 0o755);
+	return copy;
 }
 
 const procs = new Set();
@@ -309,18 +378,25 @@ class Env {
 	constructor(kind, opts = {}) {
 		this.kind = kind;
 		this.opts = opts;
+		// A web server started as root works as another user, which
+		// must read, run and reach what is in here: whatever the
+		// user's umask, files are 0644 and directories 0755.
+		process.umask(0o022);
 		this.tmp = fs.mkdtempSync(path.join(os.tmpdir(),
 		    'fastsse-web-' + kind + '-'));
 		tmpdirs.add(this.tmp);
-		// A web server started as root works as another user, which
-		// must reach the sockets in here.
 		fs.chmodSync(this.tmp, 0o755);
 		this.state = path.join(this.tmp, 'state');
 		this.conf = path.join(this.tmp, 'conf');
 		this.www = path.join(this.tmp, 'www');
 		for (const d of [this.state, this.conf, this.www])
 			fs.mkdirSync(d, { mode: 0o755 });
-		fs.chmodSync(this.state, 0o755);
+		// A spawned responder runs as that user too: it runs from a
+		// copy in here, not from the build tree.
+		this.responderBin = path.resolve(bin.responder);
+		if (this.spawnsResponder())
+			this.responderBin = copyProgram(bin.responder,
+			    path.join(this.tmp, 'bin'));
 		// The demo page is the document root's index (the browser test
 		// opens it; the others use it to see the server is up).
 		const page = path.join(srcdir, 'fcgi', 'demo', 'index.html');
@@ -400,7 +476,7 @@ class Env {
 			STATEDIR: this.state, CONFDIR: this.conf,
 			DOCROOT: this.www, RESPONDER_SOCKET: this.respSock,
 			BROKER_SOCKET: this.brokerSock,
-			RESPONDER: path.resolve(bin.responder),
+			RESPONDER: this.responderBin,
 			RESPONDER_ARGS: this.responderArgs().join(' '),
 			DOWN_RETRY: String(this.downRetry),
 			WEBUSER: u, WEBGROUP: g,
