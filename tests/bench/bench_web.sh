@@ -73,8 +73,12 @@ case " $systems " in *" nginx "*|*" lighttpd "*)
 esac
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
+# nginx's workers (www-data when run as root) reach the sockets, configs
+# and files in here, and only in here: the source tree may be a clone in a
+# directory only root can enter.
+umask 022
 tmp=$(mktemp -d /tmp/bench_web.XXXXXX)
-chmod 755 "$tmp"	# nginx/lighttpd workers (www-data) reach the sockets
+chmod 755 "$tmp"
 pids=""
 declare -A R	# results: R[system.key]=value
 
@@ -184,7 +188,7 @@ conf_nginx() {
 	mkdir -p "$tmp/web" "$tmp/www"
 	"$CONFDIR/render.sh" "$CONFDIR/nginx.conf" PORT="$PORT" \
 	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
-	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$CONFDIR" \
+	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$tmp/conf" \
 	    RUNDIR="$tmp" >"$tmp/nginx.conf" || return 1
 	sed -i -e "s/^worker_processes .*/worker_processes $workers;/" \
 	    -e 's/^worker_rlimit_nofile .*/worker_rlimit_nofile 20000;/' \
@@ -206,10 +210,11 @@ conf_nginx() {
 }
 
 conf_lighttpd() {
-	mkdir -p "$tmp/web" "$tmp/www"
+	mkdir -p "$tmp/web" "$tmp/www" "$tmp/conf"
+	cp "$CONFDIR/sse-down.cgi" "$tmp/conf/sse-down.cgi"
 	"$CONFDIR/render.sh" "$CONFDIR/lighttpd.conf" PORT="$PORT" \
 	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
-	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$CONFDIR" \
+	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$tmp/conf" \
 	    RUNDIR="$tmp" >"$tmp/lighttpd.conf" || return 1
 	sed -i -e 's/^server.max-fds .*/server.max-fds = 20000/' \
 	    -e 's/^server.max-connections .*/server.max-connections = 9950/' \
