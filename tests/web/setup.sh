@@ -9,8 +9,12 @@
 # $FASTSSE_NODE_MODULES and in tests/web/npm/node_modules of the source tree.
 # Idempotent (nothing is done when DIR already holds this lockfile's
 # packages) and safe to run concurrently (a lock serialises installs).
-# Without the packages the web tests skip (exit 77).  An install failure is
-# an error, except with --optional, and outside CI, where it is a warning.
+# Without the packages the web tests skip, giving the reason this script
+# found (kept in DIR/.failed).  An install failure is an error in CI and a
+# warning elsewhere; with --optional it is reported only once: an
+# --optional run after a failure with the same lockfile does nothing.
+# npm ci runs once, with its network retries cut short, so an unreachable
+# registry costs seconds, not minutes.
 set -eu
 optional=no
 if [ "${1:-}" = --optional ]; then
@@ -19,9 +23,13 @@ if [ "${1:-}" = --optional ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 dest=${1:-$PWD/tests/web/npm}
+want=$(cksum < "$here/package-lock.json")
 
 fail() {
 	echo "tests/web/setup.sh: $*" >&2
+	if [ -d "$dest" ]; then
+		printf '%s\n%s\n' "$want" "$*" > "$dest/.failed" || true
+	fi
 	if [ "$optional" = no ] && [ "${CI:-}" = true ]; then
 		exit 1
 	fi
@@ -29,12 +37,8 @@ fail() {
 	exit 0
 }
 
-command -v node >/dev/null 2>&1 || fail "node is not installed"
-command -v npm >/dev/null 2>&1 || fail "npm is not installed"
 mkdir -p "$dest" || fail "cannot create $dest"
 dest=$(cd "$dest" && pwd)
-
-want=$(cksum < "$here/package-lock.json")
 exec 9>"$dest/.lock"
 if command -v flock >/dev/null 2>&1; then
 	flock 9
@@ -43,17 +47,35 @@ if [ -d "$dest/node_modules" ] && [ -f "$dest/.installed" ] &&
     [ "$(cat "$dest/.installed")" = "$want" ]; then
 	exit 0
 fi
-rm -f "$dest/.installed"
+if [ "$optional" = yes ] && [ -f "$dest/.failed" ] &&
+    [ "$(head -n 1 "$dest/.failed")" = "$want" ]; then
+	exit 0
+fi
+rm -f "$dest/.installed" "$dest/.failed"
+
+command -v node >/dev/null 2>&1 || fail "node is not installed"
+command -v npm >/dev/null 2>&1 || fail "npm is not installed"
+# The pinned clients run on Debian 12's nodejs (18.x); an older node is
+# named here rather than left to fail as the packages load.
+need=$(sed -n 's/^ *"node": *">= *\([0-9][0-9]*\).*/\1/p' "$here/package.json")
+have=$(node -p 'process.versions.node' 2>/dev/null) ||
+    fail "node does not run"
+if [ -n "$need" ] && [ "${have%%.*}" -lt "$need" ]; then
+	fail "node $have is too old: the web test clients need node >= $need"
+fi
+
 cp "$here/package.json" "$here/package-lock.json" "$dest/"
-tries=0
-until (cd "$dest" && npm ci --no-audit --no-fund --ignore-scripts \
-    --loglevel=error >npm.log 2>&1); do
-	tries=$((tries + 1))
-	if [ "$tries" -ge 3 ]; then
-		cat "$dest/npm.log" >&2
-		fail "npm ci failed in $dest"
-	fi
-	sleep 2
-done
+if ! (cd "$dest" && npm ci --no-audit --no-fund --ignore-scripts \
+    --fetch-retries=1 --fetch-retry-mintimeout=1000 \
+    --fetch-retry-maxtimeout=2000 --fetch-timeout=60000 \
+    --loglevel=error >npm.log 2>&1); then
+	# npm's first message line, past its code/errno/syscall lines.
+	why=$(grep -E '^npm (ERR!|error) ' "$dest/npm.log" |
+	    sed -E 's/^npm (ERR!|error) +//' |
+	    grep -v -m 1 -E '^(code|errno|syscall|path|dest|cwd|command) ') ||
+	    true
+	[ -n "$why" ] || why=$(grep -m 1 . "$dest/npm.log") || true
+	fail "npm ci failed: ${why:-no output} (see $dest/npm.log)"
+fi
 echo "$want" > "$dest/.installed"
 echo "tests/web/setup.sh: node packages installed in $dest/node_modules"

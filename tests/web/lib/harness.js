@@ -90,6 +90,20 @@ function nodeModules() {
 	return null;
 }
 
+// Why the node packages are missing: the reason tests/web/setup.sh gave
+// when it could not install them, or that it has not run.
+function whyNoModules() {
+	for (const d of [builddir, srcdir]) {
+		const f = path.join(d, 'tests', 'web', 'npm', '.failed');
+		try {
+			const why = fs.readFileSync(f, 'utf8').split('\n')[1];
+			if (why)
+				return why;
+		} catch (e) { /* next */ }
+	}
+	return 'run tests/web/setup.sh';
+}
+
 function requireModule(name) {
 	const nm = nodeModules();
 	if (nm === null)
@@ -171,7 +185,8 @@ function needs(what) {
 					tap.skipAll('not built: ' + b);
 		} else if (w === 'node_modules') {
 			if (nodeModules() === null)
-				tap.skipAll('node packages missing: run tests/web/setup.sh');
+				tap.skipAll('node packages missing: ' +
+				    whyNoModules());
 		} else if (w.startsWith('/')) {
 			if (!fs.existsSync(w))
 				tap.skipAll(w + ' is not installed');
