@@ -21,8 +21,9 @@ apt-get install -y -q --no-install-recommends \
 	curl ca-certificates procps psmisc valgrind \
 	chromium fonts-dejavu-core \
 	python3 python3-msgpack php-cli php-msgpack
-# The test clients run on node; Debian 12's nodejs is older than what the
-# machine may already have, so only install it when node is missing.
+# The test clients run on node 18 or later (tests/web/package.json); a
+# machine may already have a newer node than Debian 12's nodejs (18.x),
+# so that is only installed when node is missing.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	apt-get install -y -q --no-install-recommends nodejs npm
 fi
