@@ -11,8 +11,8 @@
 # packages) and safe to run concurrently (a lock serialises installs).
 # Without the packages the web tests skip, giving the reason this script
 # found (kept in DIR/.failed).  An install failure is an error in CI and a
-# warning elsewhere; with --optional it is reported only once: an
-# --optional run after a failure with the same lockfile does nothing.
+# warning elsewhere; with --optional a failed npm ci is reported only
+# once: an --optional run after one with the same lockfile does nothing.
 # npm ci runs once, with its network retries cut short, so an unreachable
 # registry costs seconds, not minutes.
 set -eu
@@ -47,8 +47,11 @@ if [ -d "$dest/node_modules" ] && [ -f "$dest/.installed" ] &&
     [ "$(cat "$dest/.installed")" = "$want" ]; then
 	exit 0
 fi
+# A failed download is not tried again by `make check` (the caller was
+# told); a missing node is looked for again, which costs nothing.
 if [ "$optional" = yes ] && [ -f "$dest/.failed" ] &&
-    [ "$(head -n 1 "$dest/.failed")" = "$want" ]; then
+    [ "$(head -n 1 "$dest/.failed")" = "$want" ] &&
+    sed -n 2p "$dest/.failed" | grep -q '^npm ci failed'; then
 	exit 0
 fi
 rm -f "$dest/.installed" "$dest/.failed"
