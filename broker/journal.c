@@ -136,8 +136,7 @@ journal_get(const char *p, int n)
 static uint32_t
 journal_crc(const char *p, size_t len)
 {
-	return ((uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)p,
-	    (uInt)len));
+	return ((uint32_t)crc32(0L, (const Bytef *)p, (uInt)len));
 }
 
 /*
@@ -717,7 +716,9 @@ journal_replay(struct journal *j, int recover, journal_replay_cb cb,
 		map = NULL;
 		p = "";
 		if (len > 0) {
-			map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+			/* Populated at once: one pass over every page. */
+			map = mmap(NULL, len, PROT_READ, MAP_PRIVATE |
+			    MAP_POPULATE, fd, 0);
 			if (map == MAP_FAILED) {
 				journal_err(err, errlen, "%s/%s: mmap: %s",
 				    j->dir, name, strerror(errno));
