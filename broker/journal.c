@@ -562,7 +562,8 @@ journal_list(struct journal *j, char *err, size_t errlen)
 		}
 	}
 	closedir(d);
-	qsort(j->segs, j->nsegs, sizeof(*j->segs), journal_segcmp);
+	if (j->nsegs > 1)
+		qsort(j->segs, j->nsegs, sizeof(*j->segs), journal_segcmp);
 	return (0);
 }
 
