@@ -935,6 +935,7 @@ journal_open(const struct journal_config *cfg, journal_replay_cb cb,
 		j->st.bytes += j->segs[i].bytes;
 	j->st.segments = j->nsegs;
 	info->epoch = j->epoch;
+	info->floor = j->nsegs > 0 ? j->segs[0].first - 1 : j->used;
 	info->last = j->last;
 	info->reserved = j->used;
 	return (j);

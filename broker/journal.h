@@ -12,10 +12,13 @@
  *            through a callback that puts it back into the history with
  *            its own seq and time (the history then applies its bounds as
  *            for a publish).  The journal's epoch becomes the history's
- *            epoch; the history's next id is info.reserved + 1.  Ids in
- *            (info.last, info.reserved] may have been handed out by a run
- *            that crashed before they reached the disk: a cursor among
- *            them gets a reset (they are lost), never a silent gap.
+ *            epoch; the history's next id is info.reserved + 1.  Every
+ *            channel's floor starts at info.floor (events up to it were
+ *            pruned with their segments; a cursor before it gets the
+ *            "pruned" reset).  Ids in (info.last, info.reserved] may have
+ *            been handed out by a run that crashed before they reached
+ *            the disk: a cursor among them gets a reset (they are lost),
+ *            never a silent gap.
  *   accept   after history_publish() assigned seq, journal_append() the
  *            event (buffered, cheap).  When it fails the publish is
  *            refused and the history takes the event back.
@@ -29,8 +32,14 @@
  *            seq of the oldest event the history still holds: segments
  *            holding only older events are deleted.  Age and memory
  *            eviction pop the history's oldest event, so they map exactly;
- *            count pruning of one busy channel frees disk once the older
- *            events of the other channels have gone by age or memory.
+ *            count pruning of one busy channel frees disk only once the
+ *            older events of the other channels have gone by age or
+ *            memory: so disk use is bounded by what was published since
+ *            the oldest event held (at most max_age seconds of traffic),
+ *            plus one segment.  Segments are only ever deleted oldest
+ *            first, so after a restart one floor (info.floor) says what
+ *            is gone; what the history had pruned within the kept
+ *            segments comes back and is pruned again by the same bounds.
  *   stop     journal_close() syncs and records the exact last id, so the
  *            next run continues with the next one.
  *
@@ -109,6 +118,7 @@ struct journal_record {
 /* What start-up found. */
 struct journal_info {
 	uint64_t	 epoch;
+	uint64_t	 floor;		/* events up to here may be gone */
 	uint64_t	 last;		/* highest seq replayed, 0 when none */
 	uint64_t	 reserved;	/* highest seq a past run may have used */
 	uint64_t	 replayed;	/* events */

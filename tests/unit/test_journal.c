@@ -441,7 +441,7 @@ test_reopen(void)
 	if (j == NULL)
 		return;
 	ok(info.epoch == EPOCH && info.last == 0 && info.reserved == 0 &&
-	    g.n == 0, "a new journal takes the given epoch, holds nothing");
+	    info.floor == 0 && g.n == 0, "a new journal takes the given epoch, holds nothing");
 	ok(append_range(j, 1, 1000) == 0 &&
 	    journal_sync(j, scratch, sizeof(scratch)) == 0,
 	    "append and sync 1000 events");
@@ -517,6 +517,8 @@ test_rotation_prune(void)
 	j = jopen(dir, 4096, 0, &g, &info);
 	ok(j != NULL && holds(&g, third, 2000),
 	    "reopen replays from the oldest kept segment to the end");
+	ok(info.floor == third - 1, "and says events up to %llu are gone",
+	    (unsigned long long)info.floor);
 	if (j == NULL)
 		return;
 	ok(journal_prune(j, UINT64_MAX, scratch, sizeof(scratch)) > 0 &&
