@@ -640,14 +640,27 @@ journal_scan(struct journal *j, const struct journal_segment *seg,
 	return (0);
 }
 
-/* Moves a file aside as NAME.damaged, keeping it for inspection. */
+/*
+ * Moves a file aside as NAME.damaged (NAME.damaged.N when an earlier
+ * recovery left one), keeping it for inspection.
+ */
 static int
 journal_set_aside(struct journal *j, const char *name)
 {
-	char	to[JOURNAL_NAME_LEN + 16];
+	char	to[JOURNAL_NAME_LEN + 32];
+	int	i, r;
 
-	snprintf(to, sizeof(to), "%s.damaged", name);
-	if (renameat(j->dirfd, name, j->dirfd, to) == -1) {
+	for (i = 0; i < 1000; i++) {
+		if (i == 0)
+			snprintf(to, sizeof(to), "%s.damaged", name);
+		else
+			snprintf(to, sizeof(to), "%s.damaged.%d", name, i);
+		r = renameat2(j->dirfd, name, j->dirfd, to,
+		    RENAME_NOREPLACE);
+		if (r == 0 || errno != EEXIST)
+			break;
+	}
+	if (r == -1) {
 		log_warn("%s/%s", j->dir, name);
 		return (-1);
 	}
@@ -663,15 +676,13 @@ static int
 journal_keep_prefix(struct journal *j, const char *name, const char *p,
     size_t good)
 {
-	char	to[JOURNAL_NAME_LEN + 16];
 	int	fd;
 
 	if (journal_set_aside(j, name) == -1)
 		return (-1);
 	if (good == 0)
 		return (0);
-	snprintf(to, sizeof(to), "%s", name);
-	fd = openat(j->dirfd, to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	fd = openat(j->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		return (-1);

@@ -56,6 +56,18 @@
  * (version, epoch, first seq) and, unless it is the newest, ends with an
  * END record.  Events are in strictly increasing seq order across all
  * segments.
+ *
+ * Damage.  A torn record at the end of the newest segment (a crash during
+ * a write) is cut at start-up, logged and counted; start-up goes on.  Any
+ * other damage (a bad checksum with valid records after it, a closed
+ * segment cut short, a missing or damaged journal.meta) stops start-up
+ * with the file and the offset.  To start from what is intact, open once
+ * with recover set: the events before the damage are kept, the damaged
+ * segment is set aside whole as NAME.damaged (its intact part copied back
+ * under NAME) and every later segment is set aside too; the epoch and the
+ * reservation are kept, so the lost ids are never used again and cursors
+ * among them get a reset.  Without a usable journal.meta no id is known
+ * to be free: every segment is set aside and a new epoch begins.
  */
 #ifndef JOURNAL_H
 #define JOURNAL_H

@@ -718,6 +718,16 @@ test_middle(void)
 	if (j != NULL)
 		journal_close(j, scratch, sizeof(scratch));
 	got_free(&g);
+	fmt(want, sizeof(want), "middle/%s", names[2]);
+	ok(poke(path(want), 10, 0x01) == 0 &&
+	    (j = jopen(dir, 4096, 1, &g, &info)) != NULL &&
+	    count_suffix(dir, ".damaged") == n - 1 &&
+	    count_suffix(dir, ".damaged.1") == 1,
+	    "damage again in the same segment: the first copy set aside is "
+	    "kept, the second is .damaged.1");
+	if (j != NULL)
+		journal_close(j, scratch, sizeof(scratch));
+	got_free(&g);
 
 	dir = newdir("meta");
 	j = jopen(dir, 0, 0, NULL, &info);
