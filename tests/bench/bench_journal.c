@@ -19,6 +19,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -43,6 +44,20 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((double)ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/*
+ * CPU seconds used so far (user and system): less sensitive to other load
+ * on the machine than the wall clock.
+ */
+static double
+cpu(void)
+{
+	struct rusage	ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ((double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 }
 
 static int
@@ -211,7 +226,7 @@ main(int argc, char **argv)
 	char			 dir[1024], jdir[1100];
 	uint64_t		 n = 1000000, got, count, bytes;
 	size_t			 size = 100, batch = 64;
-	double			 cap = 5, el, t0;
+	double			 cap = 5, el, t0, c0;
 	int			 c, mode, nseg, pruned;
 
 	while ((c = getopt(argc, argv, "b:d:n:t:z:")) != -1) {
@@ -262,11 +277,13 @@ main(int argc, char **argv)
 
 	count = 0;
 	t0 = now();
+	c0 = cpu();
 	j = jopen(jdir, count_cb, &count, &info);
 	el = now() - t0;
+	c0 = cpu() - c0;
 	journal_close(j, err, sizeof(err));
-	printf("rebuild: %" PRIu64 " events replayed in %.3f s (read and "
-	    "check only)\n", count, el);
+	printf("rebuild: %" PRIu64 " events replayed in %.3f s, %.3f s CPU "
+	    "(read and check only)\n", count, el, c0);
 
 	lim.max_age = 1e12;
 	lim.max_events = n;
@@ -274,10 +291,12 @@ main(int argc, char **argv)
 	if (history_init(&h, 1, &lim) == -1)
 		return (1);
 	t0 = now();
+	c0 = cpu();
 	j = jopen(jdir, history_cb, &h, &info);
 	el = now() - t0;
-	printf("rebuild: %zu events into the history in %.3f s (%zu "
-	    "bytes held)\n", h.nevents, el, h.nbytes);
+	c0 = cpu() - c0;
+	printf("rebuild: %zu events into the history in %.3f s, %.3f s CPU "
+	    "(%zu bytes held)\n", h.nevents, el, c0, h.nbytes);
 	history_free(&h);
 
 	t0 = now();
