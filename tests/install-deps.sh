@@ -15,7 +15,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
-	libev-dev libmsgpack-dev libfcgi-dev \
+	libev-dev libmsgpack-dev libfcgi-dev zlib1g-dev \
 	lighttpd nginx-light libnginx-mod-nchan \
 	apache2 libapache2-mod-fcgid \
 	curl ca-certificates procps psmisc valgrind \
