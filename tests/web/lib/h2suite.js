@@ -405,7 +405,7 @@ function run(kind) {
 		if (limits[kind].warm !== undefined) {
 			s = await h2.connect(env);
 			await warmUp(s, limits[kind].warm);
-			await manyStreams(env, s, 20, true);
+			await manyStreams(env, s, 10, true);
 			s.close();
 		}
 		s = await h2.connect(env);
