@@ -300,78 +300,86 @@ async function browser(env, results) {
 	}
 	const pw = h.requireModule('playwright-core');
 	fs.writeFileSync(path.join(env.www, 'many.html'), page);
-	const profile = fs.mkdtempSync(path.join(os.tmpdir(),
-	    'fastsse-chromium-'));
-	let ctx = null;
 	const n = 10;
 	const lim = limits[env.kind];
-	try {
-		ctx = await pw.chromium.launchPersistentContext(profile, {
-			executablePath: chromiumPath,
-			headless: true,
-			// --ignore-certificate-errors: the test's self-signed
-			// certificate (test only).
-			args: ['--headless', '--no-sandbox', '--disable-gpu',
-			    '--disable-quic', '--no-first-run',
-			    '--disable-background-networking',
-			    '--disable-component-update', '--disable-sync',
-			    '--ignore-certificate-errors'],
-			timeout: 60000,
-		});
-		// Each case in its own tab, closed before the next, so that
-		// the tabs share the browser's one connection in turn.
-		const run = async (query, want, what) => {
-			const base = (await env.stats()).subscribers;
-			const pg = await ctx.newPage();
-			await pg.goto(env.tlsUrl('/many.html?n=' + n + query));
-			const proto = await pg.evaluate(() => performance
-			    .getEntriesByType('navigation')[0].nextHopProtocol);
-			tap.is(proto, 'h2', env.kind + ' in Chromium' + what +
-			    ': the page came over HTTP/2');
-			await pg.waitForFunction(() => window.st.started, null,
-			    { timeout: 10000 });
-			const t0 = now();
-			const all = query.includes('multi') ? 1 : n;
-			await waitFor(async () => (await pg.evaluate(() =>
-			    window.st.opened.length)) >= all, 3000, 20);
-			await sleep(want < all ? 300 : 0);
-			const opened = await pg.evaluate(() =>
-			    window.st.opened.length);
-			const dt = now() - t0;
-			tap.note(env.kind + ' in Chromium' + what + ': ' + opened +
-			    ' of ' + all + ' EventSources open after ' + fmt(dt));
-			tap.is(opened, Math.min(want, all), env.kind +
-			    ' in Chromium' + what + ': ' + Math.min(want, all) +
-			    ' of ' + all + ' EventSources open within 3 s');
-			const chans = query.includes('multi') ? n :
-			    Math.min(want, n);
-			const got = await feedPage(env, pg, chans, 10000);
-			tap.is(got, chans, env.kind + ' in Chromium' + what +
-			    ': each of ' + chans + ' channels receives its event');
-			const t1 = now();
-			await pg.close();
-			const gone = await waitFor(async () =>
-			    (await env.stats()).subscribers <= base,
-			    env.heartbeat * 3000 + 2000, 20);
-			const dt1 = now() - t1;
-			tap.ok(gone && dt1 < env.heartbeat * 1000 + 1000,
-			    env.kind + ' in Chromium' + what + ': closing the ' +
-			    'tab releases its streams within one heartbeat ' +
-			    'interval (' + fmt(dt1) + ')');
-			return { opened, ms: dt };
-		};
-		results.page = await run('', Math.min(n, lim.cold), '');
-		if (lim.warm !== undefined)
-			results.pageWarm = await run('&warm=' + lim.warm, n,
-			    ' (' + lim.warm + ' short requests first)');
-		if (lim.cold < n)
-			results.pageMulti = await run('&multi=1', 1,
-			    ' (one EventSource for ' + n + ' channels)');
-	} finally {
-		if (ctx !== null)
-			await ctx.close().catch(() => {});
-		fs.rmSync(profile, { recursive: true, force: true });
-	}
+
+	// One case in a tab: the page over h2, how many of its EventSources
+	// open within 3 s, an event on each channel, and closing the tab.
+	const runPage = async (ctx, query, want, what) => {
+		const base = (await env.stats()).subscribers;
+		const pg = await ctx.newPage();
+		await pg.goto(env.tlsUrl('/many.html?n=' + n + query));
+		const proto = await pg.evaluate(() => performance
+		    .getEntriesByType('navigation')[0].nextHopProtocol);
+		tap.is(proto, 'h2', env.kind + ' in Chromium' + what +
+		    ': the page came over HTTP/2');
+		await pg.waitForFunction(() => window.st.started, null,
+		    { timeout: 10000 });
+		const t0 = now();
+		const all = query.includes('multi') ? 1 : n;
+		await waitFor(async () => (await pg.evaluate(() =>
+		    window.st.opened.length)) >= all, 3000, 20);
+		await sleep(want < all ? 300 : 0);
+		const opened = await pg.evaluate(() => window.st.opened.length);
+		const dt = now() - t0;
+		tap.note(env.kind + ' in Chromium' + what + ': ' + opened +
+		    ' of ' + all + ' EventSources open after ' + fmt(dt));
+		tap.is(opened, Math.min(want, all), env.kind + ' in Chromium' +
+		    what + ': ' + Math.min(want, all) + ' of ' + all +
+		    ' EventSources open within 3 s');
+		const chans = query.includes('multi') ? n : Math.min(want, n);
+		const got = await feedPage(env, pg, chans, 10000);
+		tap.is(got, chans, env.kind + ' in Chromium' + what +
+		    ': each of ' + chans + ' channels receives its event');
+		const t1 = now();
+		await pg.close();
+		const gone = await waitFor(async () =>
+		    (await env.stats()).subscribers <= base,
+		    env.heartbeat * 3000 + 2000, 20);
+		const dt1 = now() - t1;
+		tap.ok(gone && dt1 < env.heartbeat * 1000 + 1000, env.kind +
+		    ' in Chromium' + what + ': closing the tab releases its ' +
+		    'streams within one heartbeat interval (' + fmt(dt1) + ')');
+		return { opened, ms: dt };
+	};
+
+	// Each case in a browser of its own, so on a new connection: what
+	// one page did to its connection (Apache lowers its limit when a
+	// tab closes its streams) must not carry over to the next case.
+	const run = async (query, want, what) => {
+		const profile = fs.mkdtempSync(path.join(os.tmpdir(),
+		    'fastsse-chromium-'));
+		let ctx = null;
+		try {
+			ctx = await pw.chromium.launchPersistentContext(profile, {
+				executablePath: chromiumPath,
+				headless: true,
+				// --ignore-certificate-errors: the test's
+				// self-signed certificate (test only).
+				args: ['--headless', '--no-sandbox',
+				    '--disable-gpu', '--disable-quic',
+				    '--no-first-run',
+				    '--disable-background-networking',
+				    '--disable-component-update',
+				    '--disable-sync',
+				    '--ignore-certificate-errors'],
+				timeout: 60000,
+			});
+			return await runPage(ctx, query, want, what);
+		} finally {
+			if (ctx !== null)
+				await ctx.close().catch(() => {});
+			fs.rmSync(profile, { recursive: true, force: true });
+		}
+	};
+
+	results.page = await run('', Math.min(n, lim.cold), '');
+	if (lim.warm !== undefined)
+		results.pageWarm = await run('&warm=' + lim.warm, n,
+		    ' (' + lim.warm + ' short requests first)');
+	if (lim.cold < n)
+		results.pageMulti = await run('&multi=1', 1,
+		    ' (one EventSource for ' + n + ' channels)');
 }
 
 // nginx-h2.conf is a whole copy of nginx.conf plus TLS: their SSE parts
