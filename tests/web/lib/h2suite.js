@@ -28,7 +28,12 @@ const chromiumPath = process.env.FASTSSE_CHROMIUM || '/usr/bin/chromium';
 const limits = {
 	'nginx': { settings: 128, cold: Infinity, refill: true },
 	'lighttpd': { settings: 8, cold: 8, refill: true },
-	'apache-proxy': { settings: 100, cold: 6, warm: 3, refill: false },
+	'apache-proxy': { settings: 100, cold: 6, warm: 3, refill: false,
+	    // The page's own request completes on the connection too: if
+	    // that happens 100 ms or more after the connection opened (a
+	    // slow or loaded machine), the limit is 12 before the page's
+	    // EventSources ask.
+	    coldPage: [6, 12] },
 };
 
 const fmt = (ms) => ms.toFixed(1) + ' ms';
@@ -304,8 +309,9 @@ async function browser(env, results) {
 	const lim = limits[env.kind];
 
 	// One case in a tab: the page over h2, how many of its EventSources
-	// open within 3 s, an event on each channel, and closing the tab.
-	const runPage = async (ctx, query, want, what) => {
+	// open within 3 s (one of the limits in wants), an event on each
+	// channel, and closing the tab.
+	const runPage = async (ctx, query, wants, what) => {
 		const base = (await env.stats()).subscribers;
 		const pg = await ctx.newPage();
 		await pg.goto(env.tlsUrl('/many.html?n=' + n + query));
@@ -317,17 +323,18 @@ async function browser(env, results) {
 		    { timeout: 10000 });
 		const t0 = now();
 		const all = query.includes('multi') ? 1 : n;
+		const okCounts = wants.map((w) => Math.min(w, all));
 		await waitFor(async () => (await pg.evaluate(() =>
 		    window.st.opened.length)) >= all, 3000, 20);
-		await sleep(want < all ? 300 : 0);
+		await sleep(Math.min(...okCounts) < all ? 300 : 0);
 		const opened = await pg.evaluate(() => window.st.opened.length);
 		const dt = now() - t0;
 		tap.note(env.kind + ' in Chromium' + what + ': ' + opened +
 		    ' of ' + all + ' EventSources open after ' + fmt(dt));
-		tap.is(opened, Math.min(want, all), env.kind + ' in Chromium' +
-		    what + ': ' + Math.min(want, all) + ' of ' + all +
-		    ' EventSources open within 3 s');
-		const chans = query.includes('multi') ? n : Math.min(want, n);
+		tap.ok(okCounts.includes(opened), env.kind + ' in Chromium' +
+		    what + ': ' + okCounts.join(' or ') + ' of ' + all +
+		    ' EventSources open within 3 s', { opened });
+		const chans = query.includes('multi') ? n : opened;
 		const got = await feedPage(env, pg, chans, 10000);
 		tap.is(got, chans, env.kind + ' in Chromium' + what +
 		    ': each of ' + chans + ' channels receives its event');
@@ -373,12 +380,12 @@ async function browser(env, results) {
 		}
 	};
 
-	results.page = await run('', Math.min(n, lim.cold), '');
+	results.page = await run('', lim.coldPage || [lim.cold], '');
 	if (lim.warm !== undefined)
-		results.pageWarm = await run('&warm=' + lim.warm, n,
+		results.pageWarm = await run('&warm=' + lim.warm, [n],
 		    ' (' + lim.warm + ' short requests first)');
 	if (lim.cold < n)
-		results.pageMulti = await run('&multi=1', 1,
+		results.pageMulti = await run('&multi=1', [1],
 		    ' (one EventSource for ' + n + ' channels)');
 }
 
