@@ -16,8 +16,8 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libev-dev libmsgpack-dev libfcgi-dev zlib1g-dev \
-	lighttpd nginx-light libnginx-mod-nchan \
-	apache2 libapache2-mod-fcgid \
+	lighttpd lighttpd-mod-openssl nginx-light libnginx-mod-nchan \
+	apache2 libapache2-mod-fcgid openssl \
 	curl ca-certificates procps psmisc valgrind \
 	chromium fonts-dejavu-core \
 	python3 python3-msgpack php-cli php-msgpack

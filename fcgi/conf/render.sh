@@ -31,6 +31,9 @@ DOWN_RETRY=5000
 WEBUSER=www-data
 WEBGROUP=www-data
 APACHE_MODULES=/usr/lib/apache2/modules
+TLS_PORT=443
+TLS_CERT=/etc/fastsse/tls/cert.pem
+TLS_KEY=/etc/fastsse/tls/key.pem
 ' '
 BEGIN {
 	n = split(defaults, lines, "\n")

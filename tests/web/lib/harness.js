@@ -123,6 +123,13 @@ const serverNeeds = {
 	'apache-proxy': ['apache2', apacheModules + '/mod_proxy_fcgi.so',
 	    apacheModules + '/mod_asis.so', 'webuser'],
 	'apache-fcgid': ['apache2', apacheModules + '/mod_fcgid.so', 'webuser'],
+	// The TLS + HTTP/2 variants (Env option tls).
+	'tls': ['openssl'],
+	'lighttpd-tls': ['lighttpd', '/usr/lib/lighttpd/mod_openssl.so'],
+	'nginx-tls': ['nginx', 'webuser'],
+	'apache-proxy-tls': ['apache2', apacheModules + '/mod_proxy_fcgi.so',
+	    apacheModules + '/mod_asis.so', apacheModules + '/mod_ssl.so',
+	    apacheModules + '/mod_http2.so', 'webuser'],
 };
 
 // The first directory from dir up to / that user (uid, gids) cannot
@@ -430,6 +437,12 @@ class Env {
 		this.web = null;
 		this.nstarts = { broker: 0, responder: 0, web: 0 };
 		this.cli = cliCommand();
+		// opts.tls: the server also listens with TLS + HTTP/2 on
+		// tlsPort, with the -h2 variant of its config and a
+		// self-signed certificate for 127.0.0.1 made here.
+		this.tls = !!opts.tls;
+		this.tlsCert = path.join(this.conf, 'tls-cert.pem');
+		this.tlsKey = path.join(this.conf, 'tls-key.pem');
 	}
 
 	spawnsResponder() {
@@ -439,6 +452,56 @@ class Env {
 	url(p = '/') { return 'http://127.0.0.1:' + this.port + p; }
 
 	sseUrl(query) { return this.url('/events?' + query); }
+
+	tlsUrl(p = '/') { return 'https://127.0.0.1:' + this.tlsPort + p; }
+
+	// A self-signed certificate for IP 127.0.0.1, valid for a day; the
+	// node clients take it as their only CA.
+	makeCert() {
+		if (fs.existsSync(this.tlsCert))
+			return;
+		execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048',
+		    '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+		    '-addext', 'subjectAltName=IP:127.0.0.1',
+		    '-addext', 'basicConstraints=critical,CA:FALSE',
+		    '-keyout', this.tlsKey, '-out', this.tlsCert],
+		    { stdio: 'ignore' });
+		// The server's user (when started as root) must read both.
+		fs.chmodSync(this.tlsKey, 0o644);
+	}
+
+	// The TLS + HTTP/2 variant of the server's config: the plain config
+	// rendered under its own name in conf/, which the variant includes
+	// (nginx's is one whole file).
+	tlsWebCommand() {
+		this.makeCert();
+		const c = path.join(this.conf, 'server.conf');
+		const extra = { TLS_PORT: String(this.tlsPort),
+		    TLS_CERT: this.tlsCert, TLS_KEY: this.tlsKey };
+		switch (this.kind) {
+		case 'lighttpd':
+			this.render('lighttpd.conf', path.join(this.conf,
+			    'lighttpd.conf'));
+			this.render('lighttpd-h2.conf', c, extra);
+			this.render('sse-down.cgi',
+			    path.join(this.conf, 'sse-down.cgi'));
+			return [findProgram('lighttpd'), ['-D', '-f', c]];
+		case 'nginx':
+			this.render('nginx-h2.conf', c, extra);
+			return [findProgram('nginx'), ['-c', c, '-e',
+			    path.join(this.state, 'nginx-error.log'),
+			    '-g', 'daemon off;']];
+		case 'apache-proxy':
+			this.render('apache-proxy-fcgi.conf', path.join(this.conf,
+			    'apache-proxy-fcgi.conf'));
+			this.render('apache-proxy-fcgi-h2.conf', c, extra);
+			this.render('apache-sse-down.asis',
+			    path.join(this.conf, 'sse-down.asis'));
+			return [findProgram('apache2'), ['-f', c, '-DFOREGROUND']];
+		default:
+			throw new Error('no TLS variant for ' + this.kind);
+		}
+	}
 
 	async startBroker(extra = []) {
 		const n = ++this.nstarts.broker;
@@ -506,6 +569,8 @@ class Env {
 	}
 
 	webCommand() {
+		if (this.tls)
+			return this.tlsWebCommand();
 		const c = path.join(this.conf, 'server.conf');
 		switch (this.kind) {
 		case 'lighttpd':
@@ -537,6 +602,8 @@ class Env {
 	async startWeb() {
 		if (this.port === undefined)
 			this.port = await freePort();
+		if (this.tls && this.tlsPort === undefined)
+			this.tlsPort = await freePort();
 		const n = ++this.nstarts.web;
 		const [cmd, args] = this.webCommand();
 		this.web = new Proc('web', cmd, args,
