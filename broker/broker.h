@@ -16,6 +16,10 @@
 #define BROKER_MAX_MEMORY		(256UL << 20)	/* history bytes */
 #define BROKER_MAX_EVENT_SIZE		(64UL << 10)	/* data bytes */
 #define BROKER_MAX_OUTPUT		(4UL << 20)	/* per connection */
+#define BROKER_MAX_INPUT		(64UL << 20)	/* all connections */
+#define BROKER_INPUT_TIMEOUT		10		/* seconds */
+#define BROKER_MAX_CHANNELS		100000		/* in total */
+#define BROKER_MAX_SUBSCRIPTIONS	50000		/* per connection */
 #define BROKER_PRUNE_INTERVAL		1.0		/* seconds */
 #define BROKER_READ_SIZE		(64 * 1024)	/* per read() */
 #define BROKER_IOV_MAX			256		/* per writev() */
@@ -35,6 +39,10 @@ struct broker_opts {
 	size_t		 max_memory;
 	size_t		 max_event_size;
 	size_t		 max_output;
+	size_t		 max_input;	/* partial input, all connections */
+	double		 input_timeout;	/* HELLO, or the rest of a frame */
+	size_t		 max_channels;	/* in total */
+	size_t		 max_subs;	/* channels per connection */
 	int		 foreground;
 	int		 verbose;
 };

@@ -8,6 +8,29 @@
  *    answered with ERROR MALFORMED and the connection is closed (counted
  *    in protocol_errors).  So are a first frame other than HELLO (ERROR
  *    HELLO) and a HELLO with another version (ERROR VERSION) or role.
+ *  - Input over all connections: the input buffers together (counted in
+ *    input_bytes as allocated; a buffer is freed whenever it holds no
+ *    partial frame) may not pass --max-input.  A read that could take
+ *    them past it is not made: the connection gets ERROR BUSY and is
+ *    closed (input_drops).
+ *  - Input time: HELLO must arrive within --input-timeout of connecting,
+ *    and a frame once started must be whole within --input-timeout of the
+ *    last frame completed (or of its first byte).  Past it: ERROR TIMEOUT
+ *    and close (input_timeouts).  One timer for all: the deadlines are on
+ *    server->timed, earliest first (they all use the same timeout, so
+ *    appending keeps the order), and the timer is set for the head.
+ *  - Channels: a SUBSCRIBE that would take the connection past
+ *    --max-subscriptions channels (subscription_refusals), or a SUBSCRIBE
+ *    or PUBLISH that would create a channel past --max-channels in total
+ *    (channel_refusals), is answered with ERROR TOO_MANY; the connection
+ *    stays usable.
+ *  - Replay over all connections: replayed bytes queued and unsent
+ *    (replay_bytes) may not pass --max-memory.  A SUBSCRIBE whose replay
+ *    would take them past it is answered with ERROR BUSY before anything
+ *    is subscribed (replay_refusals); the client retries later.  Refusing
+ *    up front keeps the promise of a whole replay before live events,
+ *    and costs a responder one stream, not the connection all its
+ *    streams share.
  *  - Output: the unsent bytes of a connection, replayed events apart, may
  *    not pass --max-output-buffer; unsent replayed bytes (which the history
  *    holds anyway) may not pass --max-memory.  A connection over either is
@@ -55,6 +78,8 @@
 static void	conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	conn_replay_cb(struct event *, void *);
+static void	conn_deadline(struct conn *);
+static void	conn_undeadline(struct conn *);
 static void	conn_error(struct conn *, uint64_t, int, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 
@@ -78,6 +103,7 @@ conn_new(struct server *s, int fd)
 	c->wio.data = c;
 	ev_io_start(s->loop, &c->rio);
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
+	conn_deadline(c);		/* for HELLO */
 	s->stats.connections++;
 	s->stats.connections_total++;
 	log_debug("connection %" PRIu64 " opened", c->id);
@@ -96,6 +122,7 @@ conn_free(struct conn *c)
 	ev_io_stop(s->loop, &c->wio);
 	if (c->flags & CONN_PENDING)
 		TAILQ_REMOVE(&s->pending, c, pendentry);
+	conn_undeadline(c);
 	while ((sub = TAILQ_FIRST(&c->subs)) != NULL) {
 		ch = sub->channel;
 		channel_unsubscribe(sub, &c->subs);
@@ -103,7 +130,9 @@ conn_free(struct conn *c)
 		history_release(&s->history, ch);
 	}
 	s->stats.output_bytes -= c->out.bytes;
+	s->stats.replay_bytes -= c->out.replay_bytes;
 	outq_free(&c->out);
+	s->stats.input_bytes -= c->in.cap;
 	buf_free(&c->in);
 	close(c->fd);
 	TAILQ_REMOVE(&s->conns, c, entry);
@@ -129,6 +158,76 @@ conn_doom(struct conn *c, int flush, const char *why)
 	c->why = why;
 	ev_io_stop(c->server->loop, &c->rio);
 	TAILQ_INSERT_TAIL(&c->server->doomed, c, doomentry);
+}
+
+/*
+ * Sets c's input deadline to --input-timeout from now and puts it last on
+ * the timed list; every deadline is made this way, so the list stays in
+ * deadline order.  Starts the timer when it is idle.
+ */
+static void
+conn_deadline(struct conn *c)
+{
+	struct server	*s = c->server;
+
+	conn_undeadline(c);
+	c->deadline = ev_now(s->loop) + s->opts.input_timeout;
+	c->flags |= CONN_TIMED;
+	TAILQ_INSERT_TAIL(&s->timed, c, timeentry);
+	if (!ev_is_active(&s->timeout_timer)) {
+		ev_timer_set(&s->timeout_timer, s->opts.input_timeout, 0);
+		ev_timer_start(s->loop, &s->timeout_timer);
+	}
+}
+
+/* Clears c's deadline; the timer finds out by itself when it fires. */
+static void
+conn_undeadline(struct conn *c)
+{
+	if (!(c->flags & CONN_TIMED))
+		return;
+	TAILQ_REMOVE(&c->server->timed, c, timeentry);
+	c->flags &= ~CONN_TIMED;
+}
+
+/*
+ * The input timer: closes every connection whose deadline has passed,
+ * with ERROR TIMEOUT saying which one, then sets the timer for the next
+ * deadline, if any.
+ */
+void
+conn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server	*s = w->data;
+	struct conn	*c;
+	double		 now = ev_now(loop);
+
+	(void)revents;
+	while ((c = TAILQ_FIRST(&s->timed)) != NULL && c->deadline <= now) {
+		conn_undeadline(c);
+		if (c->flags & CONN_DOOMED)
+			continue;
+		s->stats.input_timeouts++;
+		if (!(c->flags & CONN_HELLO)) {
+			log_warnx("connection %" PRIu64 ": no HELLO in %.0f s, "
+			    "closed", c->id, s->opts.input_timeout);
+			conn_error(c, 0, PROTO_E_TIMEOUT, "no HELLO within "
+			    "%.0f s", s->opts.input_timeout);
+			conn_doom(c, 1, "no HELLO in time");
+		} else {
+			log_warnx("connection %" PRIu64 ": frame unfinished "
+			    "after %.0f s (%zu bytes), closed", c->id,
+			    s->opts.input_timeout, buf_used(&c->in));
+			conn_error(c, 0, PROTO_E_TIMEOUT, "frame not finished "
+			    "within %.0f s", s->opts.input_timeout);
+			conn_doom(c, 1, "frame unfinished in time");
+		}
+	}
+	if ((c = TAILQ_FIRST(&s->timed)) != NULL) {
+		ev_timer_set(w, c->deadline - now, 0);
+		ev_timer_start(loop, w);
+	}
+	server_reap(s);
 }
 
 /* Whether c's queue is past its bounds (see the top of this file). */
@@ -178,6 +277,8 @@ conn_send_event(struct conn *c, struct event *ev, uint32_t flags)
 		return;
 	}
 	s->stats.output_bytes += ev->len;
+	if (flags & OUTQ_REPLAY)
+		s->stats.replay_bytes += ev->len;
 	s->stats.events_delivered++;
 	conn_queued(c);
 }
@@ -305,6 +406,34 @@ conn_publish_data(struct conn *c, uint64_t ref, const msgpack_object *o,
 }
 
 /*
+ * Whether n more channels would pass --max-channels: if so, ERROR
+ * TOO_MANY is sent, the refusal counted (logged once until the broker is
+ * back under 90% of the bound) and -1 returned.
+ */
+static int
+conn_channels_full(struct conn *c, uint64_t ref, size_t n)
+{
+	struct server	*s = c->server;
+	size_t		 count = s->history.channels.count;
+	size_t		 max = s->opts.max_channels;
+
+	if (count + n <= max) {
+		if (count + n <= max / 10 * 9)
+			s->warned_channels = 0;
+		return (0);
+	}
+	s->stats.channel_refusals++;
+	if (!s->warned_channels) {
+		log_warnx("%zu channels, --max-channels %zu reached: refusing "
+		    "new channels", count, max);
+		s->warned_channels = 1;
+	}
+	conn_error(c, ref, PROTO_E_TOO_MANY, "the broker holds %zu channels, "
+	    "at most %zu", count, max);
+	return (-1);
+}
+
+/*
  * PUBLISH: assign an id, keep the event, fan it out to the channel's
  * subscribers (each gets a reference to the same frame), trim the
  * history, answer PUBLISHED with the id.
@@ -344,6 +473,9 @@ conn_publish(struct conn *c, const struct proto_msg *msg)
 	}
 	if (conn_publish_data(c, msg->ref, msg->u.publish.data, &data,
 	    &datalen) == -1)
+		return;
+	if (channel_find(&h->channels, chn->ptr, chn->len) == NULL &&
+	    conn_channels_full(c, msg->ref, 1) == -1)
 		return;
 	if ((ch = history_channel(h, chn->ptr, chn->len)) == NULL) {
 		conn_error(c, msg->ref, PROTO_E_INTERNAL, "out of memory");
@@ -403,10 +535,62 @@ conn_replay_cb(struct event *ev, void *arg)
 }
 
 /*
- * SUBSCRIBE, all in this one call: subscribe to every channel (live events
- * from now on are queued after what follows), then either RESET when the
- * last id cannot be honoured, then SUBSCRIBED with the head id and the
- * number of replayed events, then those events merged in seq order.
+ * Checks the bounds a SUBSCRIBE of distinct new channels and new
+ * subscriptions would pass (see the top of this file); ERROR sent and -1
+ * when one would be.
+ */
+static int
+conn_check_subscribe(struct conn *c, const struct proto_msg *msg)
+{
+	struct server		*s = c->server;
+	const msgpack_object	*o, *p;
+	struct channel		*ch;
+	size_t			 nnew = 0, nsub = 0;
+	uint32_t		 i, j;
+
+	for (i = 0; i < msg->u.subscribe.nchannels; i++) {
+		o = &msg->u.subscribe.channels[i];
+		for (j = 0; j < i; j++) {
+			p = &msg->u.subscribe.channels[j];
+			if (p->via.str.size == o->via.str.size &&
+			    memcmp(p->via.str.ptr, o->via.str.ptr,
+			    o->via.str.size) == 0)
+				break;
+		}
+		if (j < i)
+			continue;
+		ch = channel_find(&s->history.channels, o->via.str.ptr,
+		    o->via.str.size);
+		if (ch == NULL)
+			nnew++;
+		if (ch == NULL || channel_find_sub(ch, c) == NULL)
+			nsub++;
+	}
+	if (c->nsubs + nsub > s->opts.max_subs) {
+		s->stats.subscription_refusals++;
+		if (!(c->flags & CONN_WARNED)) {
+			log_warnx("connection %" PRIu64 ": --max-subscriptions "
+			    "%zu reached, refusing more", c->id,
+			    s->opts.max_subs);
+			c->flags |= CONN_WARNED;
+		}
+		conn_error(c, msg->ref, PROTO_E_TOO_MANY, "subscribed to %zu "
+		    "channels, at most %zu per connection", c->nsubs,
+		    s->opts.max_subs);
+		return (-1);
+	}
+	if (nnew > 0 && conn_channels_full(c, msg->ref, nnew) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * SUBSCRIBE, all in this one call: check the bounds (channels, and the
+ * replay budget before anything is subscribed), subscribe to every
+ * channel (live events from now on are queued after what follows), then
+ * either RESET when the last id cannot be honoured, then SUBSCRIBED with
+ * the head id and the number of replayed events, then those events merged
+ * in seq order.
  */
 static void
 conn_subscribe(struct conn *c, const struct proto_msg *msg)
@@ -418,16 +602,17 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 	struct channel		*chs[PROTO_MAX_CHANNELS], *ch;
 	struct buf		*b;
 	char			 head[EVENTID_MAX], oldest[EVENTID_MAX];
-	size_t			 n = 0, i, j, headlen, oldestlen, mark;
+	size_t			 n = 0, i, j, headlen, oldestlen, mark, size;
 	uint64_t		 after = 0, nreplay, oldseq;
-	int			 r;
+	int			 r = HISTORY_OK;
 
 	if (!(c->role & PROTO_ROLE_SUBSCRIBER)) {
 		conn_error(c, msg->ref, PROTO_E_ROLE,
 		    "SUBSCRIBE needs the subscriber role");
 		return;
 	}
-	if (conn_check_channels(c, msg) == -1)
+	if (conn_check_channels(c, msg) == -1 ||
+	    conn_check_subscribe(c, msg) == -1)
 		return;
 	for (i = 0; i < msg->u.subscribe.nchannels; i++) {
 		o = &msg->u.subscribe.channels[i];
@@ -439,18 +624,37 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 		if (j == n)
 			chs[n++] = ch;
 	}
+	if (last->ptr != NULL) {
+		r = history_cursor(h, last->ptr, last->len, chs, n, &after);
+		size = r == HISTORY_OK ?
+		    history_replay_size(h, chs, n, after) : 0;
+		if (size > 0 &&
+		    s->stats.replay_bytes + size > s->opts.max_memory) {
+			s->stats.replay_refusals++;
+			log_warnx("connection %" PRIu64 ": replay of %zu bytes "
+			    "refused, %" PRIu64 " already queued of at most "
+			    "%zu", c->id, size, s->stats.replay_bytes,
+			    s->opts.max_memory);
+			for (i = 0; i < n; i++)
+				history_release(h, chs[i]);
+			conn_error(c, msg->ref, PROTO_E_BUSY, "replay of %zu "
+			    "bytes would pass the broker's replay budget; "
+			    "retry later", size);
+			return;
+		}
+	}
 	for (i = 0; i < n; i++) {
 		if (channel_find_sub(chs[i], c) != NULL)
 			continue;
 		if (channel_subscribe(chs[i], c, &c->subs) == NULL)
 			goto nomem;
+		c->nsubs++;
 		s->stats.subscribers++;
 	}
 
 	headlen = history_format_id(h, h->seq, head, sizeof(head));
 	nreplay = 0;
 	if (last->ptr != NULL) {
-		r = history_cursor(h, last->ptr, last->len, chs, n, &after);
 		if (r != HISTORY_OK) {
 			s->stats.resets++;
 			oldseq = history_oldest(h, chs, n);
@@ -514,6 +718,7 @@ conn_unsubscribe(struct conn *c, const struct proto_msg *msg)
 		if (ch == NULL || (sub = channel_find_sub(ch, c)) == NULL)
 			continue;
 		channel_unsubscribe(sub, &c->subs);
+		c->nsubs--;
 		s->stats.subscribers--;
 		history_release(&s->history, ch);
 	}
@@ -571,13 +776,13 @@ conn_dispatch(struct conn *c, const struct proto_msg *msg)
 	}
 }
 
-/* Handles every whole frame in the input buffer. */
-static void
+/* Handles every whole frame in the input buffer; returns how many. */
+static size_t
 conn_input(struct conn *c)
 {
 	struct proto_msg msg;
 	char		 err[256];
-	size_t		 used;
+	size_t		 used, done = 0;
 	int		 r;
 
 	while (!(c->flags & CONN_DOOMED)) {
@@ -595,7 +800,51 @@ conn_input(struct conn *c)
 		conn_dispatch(c, &msg);
 		proto_msg_free(&msg);
 		buf_consume(&c->in, used);
+		done++;
 	}
+	return (done);
+}
+
+/*
+ * Makes room for a read of room bytes unless that could take the input
+ * buffers of all connections past --max-input (a buffer that grows at
+ * most doubles past what it must hold, hence the 2).  -1 when refused.
+ */
+static int
+conn_in_reserve(struct conn *c, size_t room)
+{
+	struct server	*s = c->server;
+	size_t		 want = buf_used(&c->in) + room, cap = c->in.cap;
+
+	if (want > cap &&
+	    s->stats.input_bytes - cap + 2 * want > s->opts.max_input)
+		return (-1);
+	if (buf_reserve(&c->in, room) == -1)
+		return (-2);
+	s->stats.input_bytes += c->in.cap - cap;
+	return (0);
+}
+
+/*
+ * After the frames read were handled: an empty buffer is freed (a
+ * connection between frames holds no input memory) and c's deadline
+ * follows the rules at the top of this file.
+ */
+static void
+conn_in_done(struct conn *c, size_t frames)
+{
+	struct server	*s = c->server;
+
+	if (buf_used(&c->in) == 0) {
+		s->stats.input_bytes -= c->in.cap;
+		buf_free(&c->in);
+	}
+	if (!(c->flags & CONN_HELLO))
+		return;		/* the HELLO deadline stands */
+	if (buf_used(&c->in) == 0)
+		conn_undeadline(c);
+	else if (frames > 0 || !(c->flags & CONN_TIMED))
+		conn_deadline(c);
 }
 
 /*
@@ -609,14 +858,25 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct server	*s = c->server;
 	size_t		 room;
 	ssize_t		 n;
+	int		 r;
 
 	(void)loop;
 	(void)revents;
 	room = c->in.max - buf_used(&c->in);
 	if (room > BROKER_READ_SIZE)
 		room = BROKER_READ_SIZE;
-	if (room == 0 || buf_reserve(&c->in, room) == -1) {
+	if (room == 0 || (r = conn_in_reserve(c, room)) == -2) {
 		conn_doom(c, 0, "input buffer full");
+		goto out;
+	}
+	if (r == -1) {
+		s->stats.input_drops++;
+		log_warnx("connection %" PRIu64 ": input buffers of all "
+		    "connections at --max-input %zu, closed with %zu bytes "
+		    "of a frame", c->id, s->opts.max_input, buf_used(&c->in));
+		conn_error(c, 0, PROTO_E_BUSY, "the broker's input buffers "
+		    "are full");
+		conn_doom(c, 1, "input budget used up");
 		goto out;
 	}
 	n = read(c->fd, buf_tail(&c->in), room);
@@ -633,7 +893,7 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		goto out;
 	}
 	buf_commit(&c->in, (size_t)n);
-	conn_input(c);
+	conn_in_done(c, conn_input(c));
 out:
 	server_reap(s);
 }
@@ -666,7 +926,9 @@ conn_write(struct conn *c)
 			return (-1);
 		}
 		s->stats.output_bytes -= (size_t)n;
+		s->stats.replay_bytes -= c->out.replay_bytes;
 		outq_consume(&c->out, (size_t)n);
+		s->stats.replay_bytes += c->out.replay_bytes;
 		if ((size_t)n < total)
 			break;
 	}

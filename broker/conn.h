@@ -22,11 +22,16 @@ struct server;
 #define CONN_DOOMED	0x2	/* on server->doomed, to be closed */
 #define CONN_FLUSH	0x4	/* try to send what is queued before closing */
 #define CONN_PENDING	0x8	/* on server->pending, to be written */
+#define CONN_TIMED	0x10	/* on server->timed, deadline set */
+#define CONN_WARNED	0x20	/* --max-subscriptions logged */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 doomentry;
 	TAILQ_ENTRY(conn)	 pendentry;
+	TAILQ_ENTRY(conn)	 timeentry;
+	double			 deadline;	/* while CONN_TIMED */
+	size_t			 nsubs;
 	struct server		*server;
 	uint64_t		 id;
 	int			 fd;
@@ -46,5 +51,6 @@ void		 conn_send_event(struct conn *, struct event *, uint32_t);
 void		 conn_doom(struct conn *, int, const char *);
 void		 conn_output(struct conn *);
 void		 conn_flush(struct conn *);
+void		 conn_timeout_cb(struct ev_loop *, ev_timer *, int);
 
 #endif

@@ -295,6 +295,23 @@ history_replay(struct history *h, struct channel *const *chs, size_t n,
 	return (count);
 }
 
+/*
+ * The frame bytes history_replay would pass to its callback for the same
+ * channels and cursor: what the replay would queue.
+ */
+size_t
+history_replay_size(const struct history *h, struct channel *const *chs,
+    size_t n, uint64_t after)
+{
+	size_t	 i, k, size = 0;
+
+	(void)h;
+	for (i = 0; i < n; i++)
+		for (k = channel_after(chs[i], after); k < chs[i]->rcount; k++)
+			size += channel_at(chs[i], k)->len;
+	return (size);
+}
+
 /* Formats the id of seq in this run ("<epoch>-0" for before any event). */
 size_t
 history_format_id(const struct history *h, uint64_t seq, char *buf,

@@ -63,6 +63,8 @@ uint64_t	 history_oldest(struct history *, struct channel *const *,
 size_t		 history_replay(struct history *, struct channel *const *,
 		    size_t, uint64_t, void (*)(struct event *, void *),
 		    void *);
+size_t		 history_replay_size(const struct history *,
+		    struct channel *const *, size_t, uint64_t);
 size_t		 history_format_id(const struct history *, uint64_t, char *,
 		    size_t);
 const char	*history_cursor_reason(int);

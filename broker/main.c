@@ -40,9 +40,15 @@ main_usage(FILE *f)
 "  -m, --socket-mode OCTAL      socket permissions (default %o)\n"
 "      --history-max-age SECS   keep events this long (default %d)\n"
 "      --history-max-events N   keep this many events per channel (default %d)\n"
-"      --max-memory SIZE        history bytes, all channels (default 256M)\n"
+"      --max-memory SIZE        history bytes, all channels, and unsent\n"
+"                               replayed bytes, all connections (default 256M)\n"
 "      --max-event-size SIZE    data bytes per event (default 64K)\n"
 "      --max-output-buffer SIZE unsent bytes per connection (default 4M)\n"
+"      --max-input SIZE         input buffers, all connections (default 64M)\n"
+"      --input-timeout SECS     for HELLO and for the rest of a frame\n"
+"                               (default %d)\n"
+"      --max-channels N         channels in total (default %d)\n"
+"      --max-subscriptions N    channels per connection (default %d)\n"
 "  -d, --foreground             stay in the foreground, log to stderr\n"
 "  -v, --verbose                log debug messages\n"
 "  -n, --check                  check the options and exit\n"
@@ -50,7 +56,8 @@ main_usage(FILE *f)
 "  -V, --version                show the version\n"
 "SIZE takes a K, M or G suffix (powers of 1024).\n",
 	    BROKER_SOCKET_MODE, BROKER_HISTORY_MAX_AGE,
-	    BROKER_HISTORY_MAX_EVENTS);
+	    BROKER_HISTORY_MAX_EVENTS, BROKER_INPUT_TIMEOUT,
+	    BROKER_MAX_CHANNELS, BROKER_MAX_SUBSCRIPTIONS);
 }
 
 /* Parses a byte count with an optional K/M/G suffix; -1 when invalid. */
@@ -112,6 +119,10 @@ main(int argc, char **argv)
 		{ "max-memory",		required_argument, NULL, 'M' },
 		{ "max-event-size",	required_argument, NULL, 'S' },
 		{ "max-output-buffer",	required_argument, NULL, 'O' },
+		{ "max-input",		required_argument, NULL, 'I' },
+		{ "input-timeout",	required_argument, NULL, 'T' },
+		{ "max-channels",	required_argument, NULL, 'C' },
+		{ "max-subscriptions",	required_argument, NULL, 'U' },
 		{ "foreground",		no_argument, NULL, 'd' },
 		{ "verbose",		no_argument, NULL, 'v' },
 		{ "check",		no_argument, NULL, 'n' },
@@ -126,7 +137,7 @@ main(int argc, char **argv)
 	const char		*env;
 	char			*end, defpath[256];
 	unsigned long		 mode;
-	size_t			 age;
+	size_t			 age, secs;
 	uint64_t		 epoch;
 	int			 ch, check = 0;
 
@@ -137,6 +148,10 @@ main(int argc, char **argv)
 	opts.max_memory = BROKER_MAX_MEMORY;
 	opts.max_event_size = BROKER_MAX_EVENT_SIZE;
 	opts.max_output = BROKER_MAX_OUTPUT;
+	opts.max_input = BROKER_MAX_INPUT;
+	opts.input_timeout = BROKER_INPUT_TIMEOUT;
+	opts.max_channels = BROKER_MAX_CHANNELS;
+	opts.max_subs = BROKER_MAX_SUBSCRIPTIONS;
 	log_init(BROKER_NAME, 1, 0);
 
 	while ((ch = getopt_long(argc, argv, "dhm:ns:vV", longopts,
@@ -174,6 +189,27 @@ main(int argc, char **argv)
 			if (main_size(optarg, &opts.max_output) == -1)
 				fatalx("bad max output buffer: %s", optarg);
 			break;
+		case 'I':
+			if (main_size(optarg, &opts.max_input) == -1)
+				fatalx("bad max input: %s", optarg);
+			break;
+		case 'T':
+			if (main_count(optarg, &secs) == -1 || secs == 0 ||
+			    secs > 86400)
+				fatalx("bad input timeout (1 to 86400 s): %s",
+				    optarg);
+			opts.input_timeout = (double)secs;
+			break;
+		case 'C':
+			if (main_count(optarg, &opts.max_channels) == -1 ||
+			    opts.max_channels == 0)
+				fatalx("bad max channels: %s", optarg);
+			break;
+		case 'U':
+			if (main_count(optarg, &opts.max_subs) == -1 ||
+			    opts.max_subs == 0)
+				fatalx("bad max subscriptions: %s", optarg);
+			break;
 		case 'd':
 			opts.foreground = 1;
 			break;
@@ -204,6 +240,10 @@ main(int argc, char **argv)
 		    BROKER_EVENT_SIZE_LIMIT);
 	if (opts.max_output == 0)
 		fatalx("max output buffer must not be 0");
+	if (opts.max_input < 2 * (PROTO_HEADER_LEN + PROTO_MAX_FRAME))
+		fatalx("max input must be at least %zu bytes (room to grow "
+		    "a buffer to one whole frame)",
+		    (size_t)2 * (PROTO_HEADER_LEN + PROTO_MAX_FRAME));
 	if (opts.socket == NULL) {
 		if ((env = getenv("FASTSSE_SOCKET")) != NULL && *env != '\0')
 			opts.socket = env;

@@ -8,7 +8,8 @@
  * pending connection at once (it is refused rather than left to spin the
  * loop), counted in accept_errors, and accepting pauses for a moment.
  * Connections over their own bounds are closed by server_reap after the
- * work that marked them (see conn.c).
+ * work that marked them (see conn.c).  One timer serves every input
+ * deadline: it is set for the earliest one on the timed list (conn.c).
  *
  * Output is written by server_flush_cb, once per loop iteration just
  * before the loop blocks, for the connections that had something queued
@@ -182,6 +183,7 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->doomed);
 	TAILQ_INIT(&s->pending);
+	TAILQ_INIT(&s->timed);
 	lim.max_age = s->opts.max_age;
 	lim.max_events = s->opts.max_events;
 	lim.max_memory = s->opts.max_memory;
@@ -194,6 +196,10 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 	s->stats.max_memory = s->opts.max_memory;
 	s->stats.max_output_buffer = s->opts.max_output;
 	s->stats.max_event_size = s->opts.max_event_size;
+	s->stats.max_input = s->opts.max_input;
+	s->stats.max_channels = s->opts.max_channels;
+	s->stats.max_subscriptions = s->opts.max_subs;
+	s->stats.input_timeout = (uint64_t)s->opts.input_timeout;
 
 	signal(SIGPIPE, SIG_IGN);
 	ev_signal_init(&s->sigterm, server_signal_cb, SIGTERM);
@@ -213,6 +219,9 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 	    BROKER_PRUNE_INTERVAL);
 	s->prune_timer.data = s;
 	ev_timer_start(loop, &s->prune_timer);
+
+	ev_timer_init(&s->timeout_timer, conn_timeout_cb, 0, 0);
+	s->timeout_timer.data = s;
 
 	ev_prepare_init(&s->flush_prepare, server_flush_cb);
 	s->flush_prepare.data = s;
@@ -235,6 +244,7 @@ server_stop(struct server *s)
 	ev_io_stop(s->loop, &s->accept_io);
 	ev_timer_stop(s->loop, &s->accept_timer);
 	ev_timer_stop(s->loop, &s->prune_timer);
+	ev_timer_stop(s->loop, &s->timeout_timer);
 	ev_prepare_stop(s->loop, &s->flush_prepare);
 	ev_signal_stop(s->loop, &s->sigterm);
 	ev_signal_stop(s->loop, &s->sigint);

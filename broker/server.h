@@ -33,12 +33,15 @@ struct server {
 	ev_signal		 sigint;
 	ev_timer		 prune_timer;
 	ev_prepare		 flush_prepare;	/* writes the pending list */
+	ev_timer		 timeout_timer;	/* for the head of timed */
 	struct history		 history;
 	struct stats		 stats;
 	struct buf		 data;		/* rendered event data */
 	struct conn_list	 conns;
 	struct conn_list	 doomed;	/* to close after the current work */
 	struct conn_list	 pending;	/* output queued this iteration */
+	struct conn_list	 timed;		/* input deadlines, earliest first */
+	int			 warned_channels; /* --max-channels logged */
 	uint64_t		 next_id;
 };
 

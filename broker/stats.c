@@ -8,7 +8,7 @@
 #include "proto.h"
 #include "stats.h"
 
-#define STATS_MAX	32
+#define STATS_MAX	48
 
 /* Appends the STATS_REPLY frame for ref; -1 when b's bound is reached. */
 int
@@ -44,10 +44,21 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 	STAT("history_events", h->nevents);
 	STAT("history_bytes", h->nbytes);
 	STAT("output_bytes", s->output_bytes);
+	STAT("input_bytes", s->input_bytes);
+	STAT("replay_bytes", s->replay_bytes);
+	STAT("input_timeouts", s->input_timeouts);
+	STAT("input_drops", s->input_drops);
+	STAT("channel_refusals", s->channel_refusals);
+	STAT("subscription_refusals", s->subscription_refusals);
+	STAT("replay_refusals", s->replay_refusals);
 	STAT("last_seq", h->seq);
 	STAT("max_memory", s->max_memory);
 	STAT("max_output_buffer", s->max_output_buffer);
 	STAT("max_event_size", s->max_event_size);
+	STAT("max_input", s->max_input);
+	STAT("max_channels", s->max_channels);
+	STAT("max_subscriptions", s->max_subscriptions);
+	STAT("input_timeout", s->input_timeout);
 	STAT("history_max_events", h->lim.max_events);
 	STAT("history_max_age", h->lim.max_age);
 	STAT("uptime_seconds", now > s->start ? now - s->start : 0);

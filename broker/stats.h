@@ -25,9 +25,20 @@ struct stats {
 	uint64_t	protocol_errors;	/* connections closed for bad input */
 	uint64_t	accept_errors;		/* incl. EMFILE, connection refused */
 	uint64_t	output_bytes;		/* queued now, all connections */
+	uint64_t	input_bytes;		/* input buffers now, all connections */
+	uint64_t	replay_bytes;		/* replayed, queued now, all */
+	uint64_t	input_timeouts;		/* closed: no HELLO / frame in time */
+	uint64_t	input_drops;		/* closed: input budget used up */
+	uint64_t	channel_refusals;	/* --max-channels reached */
+	uint64_t	subscription_refusals;	/* --max-subscriptions reached */
+	uint64_t	replay_refusals;	/* replay budget used up */
 	uint64_t	max_memory;
 	uint64_t	max_output_buffer;
 	uint64_t	max_event_size;
+	uint64_t	max_input;
+	uint64_t	max_channels;
+	uint64_t	max_subscriptions;
+	uint64_t	input_timeout;		/* seconds */
 	double		start;			/* when the broker started */
 };
 

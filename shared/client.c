@@ -72,6 +72,8 @@ _Static_assert(FASTSSE_E_DATA == PROTO_E_DATA, "error codes");
 _Static_assert(FASTSSE_E_TOO_MANY == PROTO_E_TOO_MANY, "error codes");
 _Static_assert(FASTSSE_E_HELLO == PROTO_E_HELLO, "error codes");
 _Static_assert(FASTSSE_E_INTERNAL == PROTO_E_INTERNAL, "error codes");
+_Static_assert(FASTSSE_E_TIMEOUT == PROTO_E_TIMEOUT, "error codes");
+_Static_assert(FASTSSE_E_BUSY == PROTO_E_BUSY, "error codes");
 _Static_assert(FASTSSE_ID_MAX >= EVENTID_MAX, "id size");
 _Static_assert(FASTSSE_ROLE_PUBLISHER == PROTO_ROLE_PUBLISHER, "roles");
 _Static_assert(FASTSSE_ROLE_SUBSCRIBER == PROTO_ROLE_SUBSCRIBER, "roles");

@@ -42,9 +42,12 @@ extern "C" {
 #define FASTSSE_E_CHANNEL	5	/* invalid channel name */
 #define FASTSSE_E_TYPE		6	/* invalid or reserved event type */
 #define FASTSSE_E_DATA		7	/* data not valid UTF-8 */
-#define FASTSSE_E_TOO_MANY	8	/* too many channels in one request */
+#define FASTSSE_E_TOO_MANY	8	/* too many channels (request, connection
+					   or broker) */
 #define FASTSSE_E_HELLO		9	/* handshake refused */
 #define FASTSSE_E_INTERNAL	10	/* the broker ran out of memory */
+#define FASTSSE_E_TIMEOUT	11	/* HELLO or a frame not sent in time */
+#define FASTSSE_E_BUSY		12	/* a broker-wide budget is used up */
 
 struct fastsse;
 

@@ -76,9 +76,14 @@ enum proto_error {
 	PROTO_E_CHANNEL = 5,	/* invalid channel name */
 	PROTO_E_TYPE = 6,	/* invalid or reserved event type */
 	PROTO_E_DATA = 7,	/* data not UTF-8 or of a refused type */
-	PROTO_E_TOO_MANY = 8,	/* too many channels in one request */
+	PROTO_E_TOO_MANY = 8,	/* too many channels: in one request, for
+				   the connection or for the broker */
 	PROTO_E_HELLO = 9,	/* first frame was not HELLO */
 	PROTO_E_INTERNAL = 10,	/* the broker could not do it (memory) */
+	PROTO_E_TIMEOUT = 11,	/* no HELLO, or a frame left unfinished, in
+				   time (then close) */
+	PROTO_E_BUSY = 12,	/* a broker-wide budget is used up: input
+				   (then close) or replay; retry later */
 };
 
 /* Reasons carried by PROTO_RESET. */

@@ -2,7 +2,8 @@
  * Name and text rules (see validate.h).  Channel names end up in logs,
  * URLs and the broker's statistics, so they may hold no white space or
  * control character of any kind; event types end up on an SSE "event:"
- * line, so they may hold no line break.
+ * line, so they may hold no line break, and may not begin or end with
+ * white space.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 
 static size_t	validate_next(const unsigned char *, size_t, uint32_t *);
 static int	validate_is_space(uint32_t);
+static int	validate_type_space(uint32_t);
 
 /*
  * Decodes the code point at p[0..len) into *cp and returns its length in
@@ -85,6 +87,14 @@ validate_is_space(uint32_t cp)
 	    cp == 0x3000 || cp == 0xfeff);
 }
 
+/* White space that may not begin or end an event type. */
+static int
+validate_type_space(uint32_t cp)
+{
+	return (cp == ' ' || (cp >= 0x09 && cp <= 0x0d) || cp == 0x85 ||
+	    validate_is_space(cp));
+}
+
 const char *
 validate_channel(const char *s, size_t len)
 {
@@ -109,23 +119,44 @@ validate_channel(const char *s, size_t len)
 	return (NULL);
 }
 
+/*
+ * Types are compared byte for byte, as browsers compare them, so "Foo" and
+ * "foo" are two types.  Two exceptions guard against a type that looks
+ * like another: white space at either end is refused outright (it is
+ * invisible on the "event:" line, and SSE parsing eats one leading space),
+ * and the reserved name is matched without regard to ASCII case, so
+ * "Reset" cannot pass for the broker's notice in a client that folds case.
+ */
 const char *
 validate_event_type(const char *s, size_t len)
 {
-	size_t	i;
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 cp, first = 0, last = 0;
+	size_t			 i, n;
+	static const char	 reserved[] = "reset";
 
 	if (s == NULL || len == 0)
 		return (NULL);		/* "message" */
 	if (len > VALIDATE_TYPE_MAX)
 		return ("event type is longer than 255 bytes");
-	if (validate_utf8(s, len) == -1)
-		return ("event type is not valid UTF-8");
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+	for (i = 0; i < len; i += n) {
+		if ((n = validate_next(p + i, len - i, &cp)) == 0)
+			return ("event type is not valid UTF-8");
+		if (cp == '\r' || cp == '\n' || cp == '\0')
 			return ("event type contains a line break or NUL");
+		if (i == 0)
+			first = cp;
+		last = cp;
 	}
-	if (len == 5 && s[0] == 'r' && s[1] == 'e' && s[2] == 's' &&
-	    s[3] == 'e' && s[4] == 't')
-		return ("event type \"reset\" is reserved");
+	if (validate_type_space(first) || validate_type_space(last))
+		return ("event type starts or ends with white space");
+	if (len == sizeof(reserved) - 1) {
+		for (i = 0; i < len; i++)
+			if ((s[i] | 0x20) != reserved[i])
+				break;
+		if (i == len)
+			return ("event type \"reset\" is reserved (in any "
+			    "case)");
+	}
 	return (NULL);
 }

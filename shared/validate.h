@@ -7,8 +7,10 @@
  *   control (U+0080-U+009F), no Unicode space (U+00A0, U+1680,
  *   U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF).
  * Event type: absent or empty means "message"; else 1 to
- *   VALIDATE_TYPE_MAX bytes of valid UTF-8 with no CR, LF or NUL; the
- *   type "reset" is reserved for the broker's reset notice.
+ *   VALIDATE_TYPE_MAX bytes of valid UTF-8 with no CR, LF or NUL and no
+ *   white space (ASCII or Unicode, as for channels) at either end; types
+ *   are otherwise compared byte for byte (case matters), but "reset" in
+ *   any ASCII case is reserved for the broker's reset notice.
  * Data: valid UTF-8 (any line breaks), at most the broker's event size.
  */
 #ifndef VALIDATE_H

@@ -14,6 +14,21 @@
  *		"subscribed", reads nothing until FILE exists, then drains
  *		the socket and says "eof" when the broker had closed it, or
  *		"open" when it was still open after RAWPEER_WAIT seconds.
+ *	rawpeer SOCKET stall N [hello]
+ *		opens N connections that each send (after HELLO, with
+ *		"hello") all but the last byte of a 1 MiB frame, says
+ *		"stalled", then waits until the broker has closed them all
+ *		and says "closed N", "error CODE K" for each ERROR code
+ *		received and "open K" for those still open after
+ *		RAWPEER_WAIT seconds (then exit 1).
+ *	rawpeer SOCKET channels N PREFIX FILE
+ *		subscribes to N channels PREFIX-1..N, 64 per SUBSCRIBE, says
+ *		"subscribed K refused R" (R SUBSCRIBEs answered with ERROR
+ *		TOO_MANY), then holds them until FILE exists.
+ *	rawpeer SOCKET replay CHANNEL LASTID FILE
+ *		subscribes to CHANNEL from LASTID with a small receive buffer
+ *		and says "subscribed" or "error CODE" for the answer, then
+ *		reads nothing until FILE exists.
  *
  * A broker ERROR is printed as "error CODE".  Exit status: 0 when the
  * broker did what is expected (closed the connection), 1 otherwise, 2 on
@@ -225,6 +240,187 @@ rawpeer_noread(int fd, const char *channel, const char *file)
 	return (r);
 }
 
+/* Reads exactly one frame (blocking); exits 1 when the broker closes. */
+static void
+rawpeer_read_frame(int fd, struct proto_msg *m)
+{
+	static char	 in[PROTO_HEADER_LEN + PROTO_MAX_FRAME];
+	char		 err[128];
+	size_t		 len = 0, want = PROTO_HEADER_LEN, used;
+	ssize_t		 n;
+
+	while (len < want) {
+		n = read(fd, in + len, want - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "rawpeer: connection closed\n");
+			exit(1);
+		}
+		len += (size_t)n;
+		if (len == PROTO_HEADER_LEN)
+			want = PROTO_HEADER_LEN + (((size_t)(unsigned char)in[0]
+			    << 24) | ((size_t)(unsigned char)in[1] << 16) |
+			    ((size_t)(unsigned char)in[2] << 8) |
+			    (unsigned char)in[3]);
+		if (want > sizeof(in))
+			exit(1);
+	}
+	if (proto_decode(in, len, PROTO_MAX_FRAME, m, &used, err,
+	    sizeof(err)) != PROTO_OK) {
+		fprintf(stderr, "rawpeer: %s\n", err);
+		exit(1);
+	}
+}
+
+/* See the top of this file. */
+static int
+rawpeer_stall(const char *path, int n, int hello)
+{
+	static char	 frame[PROTO_HEADER_LEN + PROTO_MAX_FRAME];
+	struct pollfd	*pfd;
+	struct proto_msg m;
+	struct buf	 in;
+	unsigned long	 codes[16] = { 0 };
+	time_t		 end;
+	size_t		 used;
+	ssize_t		 r;
+	char		 tmp[4096], err[128];
+	int		 i, left, closed = 0;
+
+	if ((pfd = calloc((size_t)n, sizeof(*pfd))) == NULL)
+		return (2);
+	/* A PING frame of 1 MiB announced; the bytes are never all sent. */
+	frame[0] = 0x00;
+	frame[1] = 0x10;
+	frame[2] = 0x00;
+	frame[3] = 0x00;
+	memset(frame + PROTO_HEADER_LEN, 0xc0, PROTO_MAX_FRAME);
+	frame[PROTO_HEADER_LEN] = (char)0x92;
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = rawpeer_connect(path, 4096);
+		pfd[i].events = POLLIN;
+		if (hello)
+			rawpeer_hello(pfd[i].fd, PROTO_VERSION,
+			    PROTO_ROLE_PUBLISHER);
+		rawpeer_write(pfd[i].fd, frame, sizeof(frame) - 1);
+	}
+	printf("stalled\n");
+	fflush(stdout);
+	buf_init(&in, 0);
+	end = time(NULL) + RAWPEER_WAIT;
+	for (left = n; left > 0 && time(NULL) < end;) {
+		if (poll(pfd, (nfds_t)n, 200) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			r = read(pfd[i].fd, tmp, sizeof(tmp));
+			if (r > 0) {
+				/* An ERROR is one small frame, read whole. */
+				buf_reset(&in);
+				(void)buf_append(&in, tmp, (size_t)r);
+				if (proto_decode(buf_head(&in), buf_used(&in),
+				    PROTO_MAX_FRAME, &m, &used, err,
+				    sizeof(err)) == PROTO_OK) {
+					if (m.type == PROTO_ERROR &&
+					    m.u.error.code < 16)
+						codes[m.u.error.code]++;
+					proto_msg_free(&m);
+				}
+				continue;
+			}
+			if (r == -1 && errno != ECONNRESET)
+				continue;
+			close(pfd[i].fd);
+			pfd[i].fd = -1;
+			closed++;
+			left--;
+		}
+	}
+	buf_free(&in);
+	printf("closed %d\n", closed);
+	for (i = 0; i < 16; i++)
+		if (codes[i] > 0)
+			printf("error %d %lu\n", i, codes[i]);
+	if (left > 0)
+		printf("open %d\n", left);
+	free(pfd);
+	return (left > 0);
+}
+
+/* See the top of this file. */
+static int
+rawpeer_channels(int fd, int n, const char *prefix, const char *file)
+{
+	struct proto_str chs[PROTO_MAX_CHANNELS];
+	struct proto_msg m;
+	struct buf	 b;
+	char		 names[PROTO_MAX_CHANNELS][64];
+	int		 i = 0, k, ok = 0, refused = 0;
+	uint64_t	 ref = 0;
+
+	buf_init(&b, 0);
+	while (i < n) {
+		for (k = 0; k < PROTO_MAX_CHANNELS && i < n; k++, i++) {
+			snprintf(names[k], sizeof(names[k]), "%s-%d", prefix,
+			    i + 1);
+			chs[k].ptr = names[k];
+			chs[k].len = (uint32_t)strlen(names[k]);
+		}
+		if (proto_encode_subscribe(&b, ++ref, chs, (uint32_t)k, NULL,
+		    0) == -1)
+			return (2);
+		rawpeer_send_buf(fd, &b);
+		rawpeer_read_frame(fd, &m);
+		if (m.type == PROTO_SUBSCRIBED)
+			ok += k;
+		else if (m.type == PROTO_ERROR &&
+		    m.u.error.code == PROTO_E_TOO_MANY)
+			refused++;
+		else {
+			fprintf(stderr, "rawpeer: unexpected answer %d\n",
+			    m.type);
+			return (1);
+		}
+		proto_msg_free(&m);
+	}
+	buf_free(&b);
+	printf("subscribed %d refused %d\n", ok, refused);
+	fflush(stdout);
+	rawpeer_wait_file(file);
+	return (0);
+}
+
+/* See the top of this file. */
+static int
+rawpeer_replay(int fd, const char *channel, const char *last,
+    const char *file)
+{
+	struct proto_str ch;
+	struct proto_msg m;
+	struct buf	 b;
+
+	buf_init(&b, 0);
+	ch.ptr = channel;
+	ch.len = (uint32_t)strlen(channel);
+	if (proto_encode_subscribe(&b, 1, &ch, 1, last, strlen(last)) == -1)
+		return (2);
+	rawpeer_send_buf(fd, &b);
+	buf_free(&b);
+	rawpeer_read_frame(fd, &m);
+	if (m.type == PROTO_SUBSCRIBED)
+		printf("subscribed\n");
+	else if (m.type == PROTO_ERROR)
+		printf("error %llu\n", (unsigned long long)m.u.error.code);
+	else
+		printf("answer %d\n", m.type);
+	fflush(stdout);
+	proto_msg_free(&m);
+	rawpeer_wait_file(file);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -247,6 +443,26 @@ main(int argc, char **argv)
 		fd = rawpeer_connect(argv[1], 4096);
 		rawpeer_hello(fd, PROTO_VERSION, PROTO_ROLE_SUBSCRIBER);
 		return (rawpeer_noread(fd, argv[3], argv[4]));
+	}
+	if (strcmp(mode, "stall") == 0) {
+		if (argc < 4)
+			return (2);
+		return (rawpeer_stall(argv[1], atoi(argv[3]), argc > 4 &&
+		    strcmp(argv[4], "hello") == 0));
+	}
+	if (strcmp(mode, "channels") == 0) {
+		if (argc != 6)
+			return (2);
+		fd = rawpeer_connect(argv[1], 0);
+		rawpeer_hello(fd, PROTO_VERSION, PROTO_ROLE_SUBSCRIBER);
+		return (rawpeer_channels(fd, atoi(argv[3]), argv[4], argv[5]));
+	}
+	if (strcmp(mode, "replay") == 0) {
+		if (argc != 6)
+			return (2);
+		fd = rawpeer_connect(argv[1], 4096);
+		rawpeer_hello(fd, PROTO_VERSION, PROTO_ROLE_SUBSCRIBER);
+		return (rawpeer_replay(fd, argv[3], argv[4], argv[5]));
 	}
 	fd = rawpeer_connect(argv[1], 0);
 	if (strcmp(mode, "garbage") == 0) {

@@ -238,6 +238,7 @@ test_memory(void)
 struct collect {
 	uint64_t	 seqs[4096];
 	size_t		 n;
+	size_t		 bytes;		/* frame bytes passed */
 };
 
 static void
@@ -247,6 +248,7 @@ collect_cb(struct event *ev, void *arg)
 
 	if (c->n < 4096)
 		c->seqs[c->n++] = ev->seq;
+	c->bytes += ev->len;
 }
 
 /* What a replay must give: every held seq > after on those channels. */
@@ -280,6 +282,7 @@ test_replay(void)
 	char			 id[EVENTID_MAX];
 	size_t			 n, i, k, nw, idlen, sets = 0;
 	int			 dummy, r, mask, bad_replay = 0, bad_cursor = 0;
+	int			 bad_size = 0;
 
 	TAILQ_INIT(&subs);
 	history_init(&h, EPOCH, &lim);
@@ -317,17 +320,22 @@ test_replay(void)
 				continue;
 			}
 			c.n = 0;
+			c.bytes = 0;
 			k = history_replay(&h, set, n, after, collect_cb, &c);
 			nw = brute(&h, set, n, s, want);
 			if (k != nw || c.n != nw ||
 			    memcmp(c.seqs, want, nw * sizeof(*want)) != 0)
 				bad_replay++;
+			if (history_replay_size(&h, set, n, after) != c.bytes)
+				bad_size++;
 			sets++;
 		}
 	}
 	ok(sets > 300, "replay: %zu honoured cursors checked", sets);
 	is_int(bad_cursor, 0, "replay: cursor accepted iff seq >= every floor");
 	is_int(bad_replay, 0, "replay: merged lists exact for every cursor");
+	is_int(bad_size, 0, "replay: history_replay_size is what the replay "
+	    "passes, for every cursor");
 
 	c.n = 0;
 	is_int(history_replay(&h, chs, 4, h.seq, collect_cb, &c), 0,
@@ -406,7 +414,11 @@ test_stats(void)
 	static const char *need[] = { "connections", "channels",
 	    "subscribers", "events_published", "events_delivered", "replays",
 	    "resets", "evictions", "slow_consumer_drops", "history_events",
-	    "history_bytes", "max_memory", "uptime_seconds" };
+	    "history_bytes", "max_memory", "uptime_seconds", "input_bytes",
+	    "replay_bytes", "input_timeouts", "input_drops",
+	    "channel_refusals", "subscription_refusals", "replay_refusals",
+	    "max_input", "max_channels", "max_subscriptions",
+	    "input_timeout" };
 	struct history	 h;
 	struct stats	 st;
 	struct buf	 b;

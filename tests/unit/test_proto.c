@@ -896,6 +896,42 @@ test_mutations(void)
 	    MUTATIONS / 4);
 }
 
+/*
+ * The error codes the broker's bounds answer with (TOO_MANY for channel
+ * caps, TIMEOUT and BUSY) keep their numbers, which PROTOCOL.md lists,
+ * and travel in an ERROR like any other code.
+ */
+static void
+test_bound_codes(void)
+{
+	static const int	 codes[] = { PROTO_E_TOO_MANY, PROTO_E_TIMEOUT,
+				    PROTO_E_BUSY };
+	struct proto_msg	 m;
+	struct buf		 b;
+	char			 err[128];
+	size_t			 used, i;
+	int			 good = 0;
+
+	is_int(PROTO_E_TOO_MANY, 8, "TOO_MANY is code 8");
+	is_int(PROTO_E_TIMEOUT, 11, "TIMEOUT is code 11");
+	is_int(PROTO_E_BUSY, 12, "BUSY is code 12");
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		buf_reset(&b);
+		if (proto_encode_error(&b, 5, (uint64_t)codes[i], "busy",
+		    4) == 0 && proto_decode(buf_head(&b), buf_used(&b),
+		    PROTO_MAX_FRAME, &m, &used, err, sizeof(err)) == PROTO_OK) {
+			if (m.type == PROTO_ERROR && m.ref == 5 &&
+			    m.u.error.code == (uint64_t)codes[i] &&
+			    used == buf_used(&b))
+				good++;
+			proto_msg_free(&m);
+		}
+	}
+	is_int(good, 3, "ERROR with each bound's code round-trips");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -909,6 +945,7 @@ main(void)
 	test_bad_frames();
 	test_encode_bounds();
 	test_mutations();
+	test_bound_codes();
 	for (i = 0; i < nsamples; i++)
 		free(samples[i].bytes);
 	tap_done();

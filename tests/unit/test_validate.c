@@ -119,12 +119,33 @@ main(void)
 	ok(validate_event_type(NULL, 0) == NULL, "type absent");
 	ok(validate_event_type("", 0) == NULL, "type empty");
 	ok(validate_event_type(U("message")) == NULL, "type \"message\"");
-	ok(validate_event_type(U("user joined \xe2\x9c\x93\t")) == NULL,
-	    "type with spaces, tab and non-ASCII");
+	ok(validate_event_type(U("user\tjoined \xe2\x9c\x93")) == NULL,
+	    "type with inner space, tab and non-ASCII");
 	ok(validate_event_type(U("resets")) == NULL &&
-	    validate_event_type(U("Reset")) == NULL, "type \"resets\", \"Reset\"");
+	    validate_event_type(U("reset-x")) == NULL &&
+	    validate_event_type(U("re set")) == NULL,
+	    "types that only start like \"reset\"");
 	is_str(validate_event_type(U("reset")), "event type \"reset\" is "
-	    "reserved", "type \"reset\" reserved");
+	    "reserved (in any case)", "type \"reset\" reserved");
+	ok(validate_event_type(U("Reset")) != NULL &&
+	    validate_event_type(U("RESET")) != NULL &&
+	    validate_event_type(U("rEsEt")) != NULL,
+	    "\"reset\" reserved in any ASCII case");
+	ok(validate_event_type(U("Message")) == NULL &&
+	    validate_event_type(U("message")) == NULL,
+	    "other types keep their case");
+	is_str(validate_event_type(U("reset ")), "event type starts or ends "
+	    "with white space", "\"reset \" refused for its space");
+	ok(validate_event_type(U(" reset")) != NULL &&
+	    validate_event_type(U("\treset")) != NULL &&
+	    validate_event_type(U("a ")) != NULL &&
+	    validate_event_type(U(" ")) != NULL &&
+	    validate_event_type(U("x\xc2\xa0")) != NULL &&
+	    validate_event_type(U("\xe3\x80\x80x")) != NULL &&
+	    validate_event_type(U("x\xc2\x85")) != NULL,
+	    "space, tab, NBSP, ideographic space, NEL at either end refused");
+	ok(validate_event_type(U("a\xc2\xa0" "b")) == NULL,
+	    "a Unicode space inside is kept");
 	ok(validate_event_type(U("a\nb")) != NULL, "type with LF refused");
 	ok(validate_event_type(U("a\rb")) != NULL, "type with CR refused");
 	ok(validate_event_type("a\0b", 3) != NULL, "type with NUL refused");
