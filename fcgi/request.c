@@ -36,6 +36,14 @@
 #include "record.h"
 #include "request.h"
 
+/* A buffer's bytes, "" for one never allocated (NULL + 0 is undefined). */
+static const uint8_t *
+request_bytes(const struct buf *b)
+{
+	return (b->data != NULL ? (const uint8_t *)buf_head(b) :
+	    (const uint8_t *)"");
+}
+
 void
 request_init(struct request *r, unsigned long max_conns)
 {
@@ -67,8 +75,8 @@ request_record(struct buf *out, int type, uint16_t id, const void *content,
 		return (-1);
 	record_header(hdr, type, id, (uint16_t)len, (uint8_t)pad);
 	if (buf_append(out, hdr, sizeof(hdr)) == -1 ||
-	    buf_append(out, content, len) == -1 ||
-	    buf_append(out, zeros, pad) == -1)
+	    (len > 0 && buf_append(out, content, len) == -1) ||
+	    (pad > 0 && buf_append(out, zeros, pad) == -1))
 		return (-1);
 	return (0);
 }
@@ -159,9 +167,9 @@ request_keep_cb(void *arg, const uint8_t *n, size_t nlen, const uint8_t *v,
 {
 	struct request	*r = arg;
 
-	if (buf_append(&r->kv, n, nlen) == -1 ||
+	if ((nlen > 0 && buf_append(&r->kv, n, nlen) == -1) ||
 	    buf_append_byte(&r->kv, 0) == -1 ||
-	    buf_append(&r->kv, v, vlen) == -1 ||
+	    (vlen > 0 && buf_append(&r->kv, v, vlen) == -1) ||
 	    buf_append_byte(&r->kv, 0) == -1)
 		return (-1);
 	r->nparams++;
@@ -171,7 +179,8 @@ request_keep_cb(void *arg, const uint8_t *n, size_t nlen, const uint8_t *v,
 const char *
 request_param(const struct request *r, const char *name)
 {
-	const char	*p = buf_head(&r->kv), *end = p + buf_used(&r->kv);
+	const char	*p = (const char *)request_bytes(&r->kv);
+	const char	*end = p + buf_used(&r->kv);
 	const char	*v;
 	size_t		 i;
 
@@ -244,11 +253,11 @@ request_record_done(struct request *r, struct buf *out, char *err,
 		buf_init(&res, 0);
 		arg[0] = &res;
 		arg[1] = r;
-		rc = request_pairs((const uint8_t *)buf_head(&r->mgmt),
+		rc = request_pairs(request_bytes(&r->mgmt),
 		    buf_used(&r->mgmt), request_value_cb, arg);
 		if (rc == 0)
 			rc = request_record(out, FCGI_GET_VALUES_RESULT, 0,
-			    buf_head(&res), buf_used(&res));
+			    request_bytes(&res), buf_used(&res));
 		buf_free(&res);
 		buf_reset(&r->mgmt);
 		if (rc == -1)
@@ -284,7 +293,7 @@ request_record_done(struct request *r, struct buf *out, char *err,
 	case FCGI_PARAMS:
 		if (!r->begun || id != r->id || clen != 0)
 			return (REQUEST_MORE);
-		if (request_pairs((const uint8_t *)buf_head(&r->raw),
+		if (request_pairs(request_bytes(&r->raw),
 		    buf_used(&r->raw), request_keep_cb, r) == -1)
 			return (request_fail(err, errlen,
 			    "bad name-value pair in PARAMS"));
