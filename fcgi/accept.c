@@ -1,60 +1,98 @@
 /*
- * Accept threads.  libfcgi does what it is good at: accept, the
- * BEGIN_REQUEST/PARAMS records, and complete short answers (errors,
- * preflights).  A request that opens a stream gets its headers and first
- * line written and flushed by libfcgi; then the thread copies what the
- * stream needs, frees the request without closing (FCGX_Free(&req, 0)),
- * forgets the fd (req.ipcFd = -1, else the next FCGX_Accept_r would
- * finish it), makes it non-blocking and queues it for the event loop.
+ * The front door, in the event loop: accepting FastCGI connections,
+ * reading each request as its bytes arrive (request.c parses them),
+ * answering the short ones and handing streams to stream.c.  Nothing here
+ * blocks, so a peer that sends slowly or not at all holds only its own
+ * connection: the next request is read and answered beside it.
  *
- * No accept mutex: Debian's libfcgi does no accept locking and
- * concurrent accept() on one socket is safe.  Several threads, because
- * libfcgi reads a request's first records with blocking reads: one slow
- * peer stalls only its thread.
- *
- * Bound: the hand-off queue holds at most --max-streams entries, since a
- * slot is reserved (stream_reserve) before a stream is answered; over the
- * cap the browser gets "200, retry: 30 s and come back" and nothing is
- * queued.
+ * Bounds and policy (counters in accept_stats, logged on SIGUSR1/exit):
+ * - Time: a request must be read whole (BEGIN_REQUEST to the end of its
+ *   params and, for a stream, the end of STDIN) and its answer or
+ *   stream headers written within --request-timeout seconds of the
+ *   accept; past it the connection is closed (timeouts).  One timer and
+ *   the list of pending connections in accept order, as libev's manual
+ *   advises for many equal timeouts.
+ * - Count: at most RESPONDER_MAX_PENDING requests are read at once; past
+ *   it, and when accept() runs out of fds, the oldest pending request is
+ *   closed to make room (evicted): it is the nearest to its deadline, and
+ *   a new request is most likely a browser.  With nothing pending to
+ *   close, a spare fd lets accept() take the connection and close it at
+ *   once (refused), instead of the listening socket staying readable.
+ * - Memory: a pending request holds its params (at most 64 KiB, see
+ *   request.c; over it 431) and at most ACCEPT_MAX_OUT bytes of records
+ *   to write (over it the connection is closed, counted in bad).
+ * - Bodies: a stream does not need one.  A GET with a CONTENT_LENGTH
+ *   over 0 or any STDIN byte is answered 400 at once; a GET stream
+ *   opens only after the empty STDIN record, so the connection handed
+ *   over sits at a record boundary.  POST and other methods get 405 and
+ *   OPTIONS its preflight as soon as the params are read, without
+ *   reading the body.
+ * - After a short answer the connection is shut down for writing and
+ *   what the server still sends is read and dropped until it closes or
+ *   the deadline comes, so the answer is not lost to a reset.
+ * - At --max-streams, a GET is answered "200, retry: come back later",
+ *   spread over 30 to 60 s.
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <ev.h>
-#include <fcgiapp.h>
+#include <fastcgi.h>
 
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "record.h"
+#include "request.h"
 #include "responder.h"
 #include "sse.h"
 #include "stream.h"
 #include "accept.h"
 
-#define ACCEPT_MAX_THREADS	64
+#define ACCEPT_BATCH	64		/* accepts per wake-up */
+#define ACCEPT_MAX_OUT	(16 * 1024)	/* records waiting to be written */
+#define ACCEPT_READ	4096
+
+enum accept_state {
+	ACCEPT_READING,		/* the request is being read */
+	ACCEPT_ANSWERING,	/* a short answer is being written */
+	ACCEPT_LINGERING,	/* answered: dropping input until EOF */
+	ACCEPT_OPENING,		/* stream headers written, then handed over */
+};
+
+struct accept_conn {
+	ev_io			 rio;
+	ev_io			 wio;
+	TAILQ_ENTRY(accept_conn) entry;	/* by accept time */
+	ev_tstamp		 start;
+	enum accept_state	 state;
+	struct request		 req;
+	struct buf		 out;
+	struct stream_handoff	*h;	/* a GET waiting for its STDIN end */
+};
+
+struct accept_stats	 accept_stats;
 
 static struct ev_loop	*acc_loop;
-static int		 acc_fd = -1;
-static pthread_t	 acc_threads[ACCEPT_MAX_THREADS];
-static int		 acc_nthreads;
-static atomic_int	 acc_running;
-static atomic_int	 acc_stopping;
-static atomic_int	 acc_failed;
-static ev_async		 acc_async;
-static pthread_mutex_t	 acc_mtx = PTHREAD_MUTEX_INITIALIZER;
-static STAILQ_HEAD(, stream_handoff) acc_queue =
-    STAILQ_HEAD_INITIALIZER(acc_queue);
+static ev_io		 acc_lio;
+static ev_timer		 acc_timer;
+static int		 acc_spare = -1;
+static TAILQ_HEAD(, accept_conn) acc_conns =
+    TAILQ_HEAD_INITIALIZER(acc_conns);
+static size_t		 acc_n;
 static void		(*acc_stopped_cb)(void);
+
+static void	accept_read_cb(struct ev_loop *, ev_io *, int);
+static void	accept_write_cb(struct ev_loop *, ev_io *, int);
+static void	accept_write(struct accept_conn *);
 
 /* A random part of retry:, so browsers do not all come back at once. */
 static unsigned long
@@ -65,86 +103,197 @@ accept_retry(unsigned long base)
 	return (base + arc4random_uniform((uint32_t)conf.retry_jitter_ms + 1));
 }
 
+/* Arms the one timer for the oldest pending request's deadline. */
+static void
+accept_arm(void)
+{
+	struct accept_conn	*c = TAILQ_FIRST(&acc_conns);
+	ev_tstamp		 left;
+
+	ev_timer_stop(acc_loop, &acc_timer);
+	if (c == NULL)
+		return;
+	left = c->start + conf.request_timeout - ev_now(acc_loop);
+	ev_timer_set(&acc_timer, left > 0 ? left : 0., 0.);
+	ev_timer_start(acc_loop, &acc_timer);
+}
+
+static void
+accept_free_handoff(struct stream_handoff *h)
+{
+	if (h == NULL)
+		return;
+	http_req_free(&h->req);
+	free(h);
+}
+
+/* Forgets a pending connection; its fd is closed unless handed over. */
+static void
+accept_close(struct accept_conn *c, int close_fd)
+{
+	int	first = c == TAILQ_FIRST(&acc_conns);
+
+	ev_io_stop(acc_loop, &c->rio);
+	ev_io_stop(acc_loop, &c->wio);
+	TAILQ_REMOVE(&acc_conns, c, entry);
+	acc_n--;
+	if (close_fd) {
+		if (c->state == ACCEPT_OPENING)
+			stream_unreserve();	/* its slot, taken in accept_open */
+		close(c->rio.fd);
+	}
+	request_free(&c->req);
+	buf_free(&c->out);
+	accept_free_handoff(c->h);
+	free(c);
+	if (first)
+		accept_arm();
+}
+
+/* Closes every pending request whose deadline has come. */
+static void
+accept_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct accept_conn	*c;
+	ev_tstamp		 now = ev_now(loop);
+
+	(void)w;
+	(void)revents;
+	while ((c = TAILQ_FIRST(&acc_conns)) != NULL &&
+	    c->start + conf.request_timeout <= now) {
+		if (c->state != ACCEPT_LINGERING) {
+			accept_stats.timeouts++;
+			log_debug("request not read in %.1f s: closed",
+			    conf.request_timeout);
+		}
+		accept_close(c, 1);
+	}
+	accept_arm();
+}
+
+/* Appends content as FCGI_STDOUT records of the request to c->out. */
+static int
+accept_stdout(struct accept_conn *c, const struct buf *b)
+{
+	uint8_t		hdrs[4][RECORD_HEADER_LEN];
+	struct iovec	iov[12];
+	size_t		n, i, hused;
+
+	if (buf_used(b) > 4 * RECORD_MAX_CONTENT)
+		return (-1);
+	n = record_stdout_iov(c->req.id, buf_head(b), buf_used(b), 0, hdrs, 4,
+	    &hused, iov, 12);
+	for (i = 0; i < n; i++)
+		if (buf_append(&c->out, iov[i].iov_base, iov[i].iov_len) == -1)
+			return (-1);
+	return (0);
+}
+
+/* Appends the empty STDOUT and END_REQUEST that end the request. */
+static int
+accept_end(struct accept_conn *c)
+{
+	uint8_t	end[RECORD_END_LEN];
+
+	record_end(end, c->req.id, 0);
+	return (buf_append(&c->out, end, sizeof(end)));
+}
+
 /*
- * Ends a request libfcgi still owns, closing its connection even when the
- * server asked to keep it (nginx fastcgi_keep_conn): otherwise this thread
- * would wait on that connection for the next request instead of accepting.
+ * Writes b as the whole response (or, NULL, only the end of the request)
+ * and closes after it; nothing more of the request is read.
  */
 static void
-accept_finish(FCGX_Request *req)
+accept_answer(struct accept_conn *c, const struct buf *b)
 {
-	req->keepConnection = 0;
-	FCGX_Finish_r(req);
+	accept_free_handoff(c->h);
+	c->h = NULL;
+	if ((b != NULL && accept_stdout(c, b) == -1) || accept_end(c) == -1) {
+		accept_stats.bad++;
+		accept_close(c, 1);
+		return;
+	}
+	accept_stats.answered++;
+	c->state = ACCEPT_ANSWERING;
+	accept_write(c);
 }
 
-/* Writes b as the whole response and finishes the request. */
 static void
-accept_answer(FCGX_Request *req, struct buf *b)
-{
-	FCGX_PutStr(buf_head(b), (int)buf_used(b), req->out);
-	accept_finish(req);
-}
-
-static void
-accept_error(FCGX_Request *req, int status, const char *reason,
-    const char *origin)
+accept_error(struct accept_conn *c, int status, const char *reason)
 {
 	struct buf	b;
 
 	buf_init(&b, 0);
-	if (http_error(&b, status, reason, &conf.cors, origin) == 0)
-		accept_answer(req, &b);
+	log_debug("%d: %s", status, reason);
+	if (http_error(&b, status, reason, &conf.cors,
+	    request_param(&c->req, "HTTP_ORIGIN")) == 0)
+		accept_answer(c, &b);
 	else
-		accept_finish(req);
+		accept_answer(c, NULL);
 	buf_free(&b);
 }
 
 /*
- * Answers one request: a stream is handed to the loop, anything else is
- * answered and finished here.
+ * The params are read: everything but a GET is answered now; a GET is
+ * checked (query, cursor, no body) and waits for the end of STDIN.
  */
 static void
-accept_request(FCGX_Request *req)
+accept_params(struct accept_conn *c)
 {
-	struct stream_handoff	*h = NULL;
+	struct stream_handoff	*h;
 	struct buf		 b;
-	const char		*method, *origin, *v;
-	char			 err[128], drain[1024];
-	int			 fd, flags;
+	const char		*origin, *v;
+	char			 err[128];
 
-	buf_init(&b, 0);
-	method = FCGX_GetParam("REQUEST_METHOD", req->envp);
-	origin = FCGX_GetParam("HTTP_ORIGIN", req->envp);
-	while (FCGX_GetStr(drain, sizeof(drain), req->in) > 0)
-		;	/* the fd must sit at a record boundary at hand-off */
-	switch (http_method(method)) {
+	origin = request_param(&c->req, "HTTP_ORIGIN");
+	switch (http_method(request_param(&c->req, "REQUEST_METHOD"))) {
 	case HTTP_OPTIONS:
-		if (http_preflight(&b, &conf.cors, origin, FCGX_GetParam(
-		    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS", req->envp)) == 0)
-			accept_answer(req, &b);
+		buf_init(&b, 0);
+		if (http_preflight(&b, &conf.cors, origin, request_param(
+		    &c->req, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS")) == 0)
+			accept_answer(c, &b);
 		else
-			accept_finish(req);
-		goto out;
+			accept_answer(c, NULL);
+		buf_free(&b);
+		return;
 	case HTTP_OTHER:
-		accept_error(req, 405, "method not allowed", origin);
-		goto out;
+		accept_error(c, 405, "method not allowed");
+		return;
 	case HTTP_GET:
 		break;
 	}
+	if ((v = request_param(&c->req, "CONTENT_LENGTH")) != NULL &&
+	    *v != '\0' && strspn(v, "0") != strlen(v)) {
+		accept_error(c, 400, "a GET request has no body");
+		return;
+	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		accept_error(req, 503, "out of memory", origin);
-		goto out;
+		accept_error(c, 503, "out of memory");
+		return;
 	}
 	http_req_init(&h->req);
-	if ((v = FCGX_GetParam("HTTP_LAST_EVENT_ID", req->envp)) != NULL)
+	if ((v = request_param(&c->req, "HTTP_LAST_EVENT_ID")) != NULL)
 		http_set_lastid(&h->req, v, strlen(v));
-	if (http_parse_query(&h->req, FCGX_GetParam("QUERY_STRING",
-	    req->envp), conf.channel_param, conf.max_channels, err,
-	    sizeof(err)) == -1) {
-		log_debug("400: %s", err);
-		accept_error(req, 400, err, origin);
-		goto out;
+	if (http_parse_query(&h->req, request_param(&c->req, "QUERY_STRING"),
+	    conf.channel_param, conf.max_channels, err, sizeof(err)) == -1) {
+		accept_free_handoff(h);
+		accept_error(c, 400, err);
+		return;
 	}
+	c->h = h;
+}
+
+/*
+ * The GET is whole: its stream opens (headers and the first lines, then
+ * the hand-over once written), or at the cap it is told to come back.
+ */
+static void
+accept_open(struct accept_conn *c)
+{
+	struct buf	 b;
+	const char	*origin = request_param(&c->req, "HTTP_ORIGIN");
+
+	buf_init(&b, 0);
 	if (http_stream_headers(&b, &conf.cors, origin) == -1)
 		goto fail;
 	if (stream_reserve() == -1) {
@@ -155,174 +304,314 @@ accept_request(FCGX_Request *req)
 		 */
 		if (buf_printf(&b, "retry: %lu\n: full\n\n",
 		    accept_retry(RESPONDER_FULL_RETRY_MS) +
-		    arc4random_uniform(RESPONDER_FULL_RETRY_MS)) == 0)
-			accept_answer(req, &b);
-		else
-			accept_finish(req);
-		goto out;
+		    arc4random_uniform(RESPONDER_FULL_RETRY_MS)) == -1)
+			goto fail;
+		accept_answer(c, &b);
+		buf_free(&b);
+		return;
 	}
+	c->state = ACCEPT_OPENING;	/* from here closing unreserves */
 	if (sse_preamble(&b, accept_retry(conf.retry_ms)) == -1 ||
-	    FCGX_PutStr(buf_head(&b), (int)buf_used(&b), req->out) < 0 ||
-	    FCGX_FFlush(req->out) == -1) {
-		stream_unreserve();
+	    accept_stdout(c, &b) == -1)
 		goto fail;
-	}
-	fd = req->ipcFd;
-	h->fd = fd;
-	h->reqid = (uint16_t)req->requestId;
-	FCGX_Free(req, 0);
-	req->ipcFd = -1;
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-		log_warn("fcntl");
-		close(fd);
-		stream_unreserve();
-		goto out;
-	}
-	pthread_mutex_lock(&acc_mtx);
-	STAILQ_INSERT_TAIL(&acc_queue, h, entry);
-	pthread_mutex_unlock(&acc_mtx);
-	ev_async_send(acc_loop, &acc_async);
-	h = NULL;
 	buf_free(&b);
+	ev_io_stop(acc_loop, &c->rio);
+	accept_write(c);
 	return;
 fail:
-	accept_finish(req);
-out:
-	if (h != NULL) {
-		http_req_free(&h->req);
-		free(h);
-	}
 	buf_free(&b);
+	accept_stats.bad++;
+	accept_close(c, 1);
+}
+
+/* The stream's first bytes are out: stream.c owns the connection now. */
+static void
+accept_handover(struct accept_conn *c)
+{
+	struct stream_handoff	*h = c->h;
+
+	c->h = NULL;
+	h->fd = c->rio.fd;
+	h->reqid = c->req.id;
+	accept_stats.streams++;
+	accept_close(c, 0);
+	stream_create(h);
+}
+
+/* Writes what is queued; when it is all out, does what comes next. */
+static void
+accept_write(struct accept_conn *c)
+{
+	ssize_t	n;
+
+	while (buf_used(&c->out) > 0) {
+		n = write(c->rio.fd, buf_head(&c->out), buf_used(&c->out));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ev_io_start(acc_loop, &c->wio);
+			return;
+		}
+		if (n <= 0) {
+			log_debug("write: %s", strerror(errno));
+			accept_close(c, 1);
+			return;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	ev_io_stop(acc_loop, &c->wio);
+	switch (c->state) {
+	case ACCEPT_READING:
+	case ACCEPT_LINGERING:
+		break;
+	case ACCEPT_ANSWERING:
+		shutdown(c->rio.fd, SHUT_WR);
+		c->state = ACCEPT_LINGERING;
+		ev_io_start(acc_loop, &c->rio);
+		break;
+	case ACCEPT_OPENING:
+		accept_handover(c);
+		break;
+	}
+}
+
+static void
+accept_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	accept_write(w->data);
 }
 
 /*
- * The thread body.  FCGX_Accept_r failing means the listen socket is
- * gone (the web server that spawned us stopped, or we are stopping):
- * the thread ends, and the loop is told, so the process exits instead of
- * spinning.  Running out of fds or memory is only waited out.
+ * Feeds what was read to the parser and acts on each thing it reports,
+ * until the request is answered or the bytes run out.
  */
-static void *
-accept_main(void *arg)
+static void
+accept_feed(struct accept_conn *c, const char *p, size_t len)
 {
-	FCGX_Request	req;
-	int		rc;
+	enum request_status	 st;
+	size_t			 used;
+	uint64_t		 body;
+	char			 err[128];
 
-	(void)arg;
-	if (FCGX_InitRequest(&req, acc_fd, 0) != 0) {
-		log_warnx("FCGX_InitRequest failed");
-		goto done;
-	}
-	while (!atomic_load(&acc_stopping)) {
-		rc = FCGX_Accept_r(&req);
-		if (rc < 0) {
-			if (atomic_load(&acc_stopping))
-				break;
-			if (rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ||
-			    rc == -ENOBUFS || rc == -EINTR ||
-			    rc == -ECONNABORTED) {
-				if (rc != -EINTR)
-					log_warnx("accept: %s (waiting)",
-					    strerror(-rc));
-				usleep(100000);
-				continue;
-			}
-			log_warnx("accept failed (%d): stopping", rc);
-			atomic_store(&acc_failed, 1);
-			ev_async_send(acc_loop, &acc_async);
-			break;
+	while (len > 0 && c->state == ACCEPT_READING) {
+		body = c->req.body;
+		st = request_feed(&c->req, p, len, &used, &c->out, err,
+		    sizeof(err));
+		p += used;
+		len -= used;
+		if (buf_used(&c->out) > ACCEPT_MAX_OUT) {
+			log_debug("peer does not read its answers: closed");
+			accept_stats.bad++;
+			accept_close(c, 1);
+			return;
 		}
-		accept_request(&req);
+		if (c->h != NULL && c->req.body != body) {
+			accept_error(c, 400, "a GET request has no body");
+			return;
+		}
+		switch (st) {
+		case REQUEST_MORE:
+			break;
+		case REQUEST_PARAMS_DONE:
+			accept_params(c);
+			if (c->h == NULL)
+				return;	/* answered, maybe closed */
+			break;
+		case REQUEST_STDIN_DONE:
+			if (c->h != NULL)
+				accept_open(c);
+			if (len > 0)
+				log_debug("%zu bytes after the request "
+				    "dropped", len);
+			return;
+		case REQUEST_ABORTED:
+			accept_stats.aborted++;
+			accept_answer(c, NULL);
+			return;
+		case REQUEST_REFUSED:
+			log_debug("role %u refused", c->req.role);
+			accept_stats.answered++;
+			c->state = ACCEPT_ANSWERING;
+			accept_write(c);
+			return;
+		case REQUEST_TOO_BIG:
+			accept_error(c, 431, err);
+			return;
+		case REQUEST_ERROR:
+			log_debug("bad request: %s", err);
+			accept_stats.bad++;
+			accept_close(c, 1);
+			return;
+		}
 	}
-	FCGX_Free(&req, 1);
-done:
-	atomic_fetch_sub(&acc_running, 1);
-	return (NULL);
+	if (c->state == ACCEPT_READING && buf_used(&c->out) > 0)
+		accept_write(c);
 }
 
-/* Turns queued hand-offs into streams, in the loop thread. */
 static void
-accept_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+accept_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	STAILQ_HEAD(, stream_handoff) q = STAILQ_HEAD_INITIALIZER(q);
-	struct stream_handoff	*h;
+	struct accept_conn	*c = w->data;
+	char			 tmp[ACCEPT_READ];
+	ssize_t			 n;
 
 	(void)loop;
-	(void)w;
 	(void)revents;
-	pthread_mutex_lock(&acc_mtx);
-	STAILQ_CONCAT(&q, &acc_queue);
-	pthread_mutex_unlock(&acc_mtx);
-	while ((h = STAILQ_FIRST(&q)) != NULL) {
-		STAILQ_REMOVE_HEAD(&q, entry);
-		stream_create(h);
+	n = read(w->fd, tmp, sizeof(tmp));
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (c->state != ACCEPT_LINGERING)
+			log_debug("server closed before the request was "
+			    "whole");
+		accept_close(c, 1);
+		return;
 	}
-	if (atomic_load(&acc_failed) && acc_stopped_cb != NULL) {
-		atomic_store(&acc_failed, 0);
-		acc_stopped_cb();
+	if (c->state == ACCEPT_READING)
+		accept_feed(c, tmp, (size_t)n);
+}
+
+/* Makes room for one more request by closing the oldest pending one. */
+static int
+accept_evict(void)
+{
+	struct accept_conn	*c;
+
+	if ((c = TAILQ_FIRST(&acc_conns)) == NULL)
+		return (-1);
+	log_debug("oldest pending request closed to make room");
+	accept_stats.evicted++;
+	accept_close(c, 1);
+	return (0);
+}
+
+/* Takes one accepted connection into the pending list and reads it. */
+static void
+accept_new(int fd)
+{
+	struct accept_conn	*c;
+
+	if (acc_n >= RESPONDER_MAX_PENDING)
+		accept_evict();
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("calloc");
+		close(fd);
+		return;
+	}
+	accept_stats.accepted++;
+	request_init(&c->req, (unsigned long)conf.max_streams);
+	buf_init(&c->out, 0);
+	c->state = ACCEPT_READING;
+	c->start = ev_now(acc_loop);
+	ev_io_init(&c->rio, accept_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, accept_write_cb, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
+	TAILQ_INSERT_TAIL(&acc_conns, c, entry);
+	if (++acc_n == 1)
+		accept_arm();
+	ev_io_start(acc_loop, &c->rio);
+	/* The request has usually arrived with the connection. */
+	accept_read_cb(acc_loop, &c->rio, EV_READ);
+}
+
+/*
+ * Accepts what is waiting, a batch at a time.  Out of fds, the oldest
+ * pending request makes room; with none, the spare fd is given up for a
+ * moment so the connection can be taken and closed.  Any other failure
+ * but a transient one means the listening socket is gone (the web server
+ * that spawned us went away): stopped_cb ends the process.
+ */
+static void
+accept_listen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int	fd, i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1) {
+			accept_new(fd);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+		case EWOULDBLOCK:
+#endif
+			return;
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+			continue;
+		case EMFILE:
+		case ENFILE:
+			if (accept_evict() == 0)
+				continue;
+			if (acc_spare != -1) {
+				close(acc_spare);
+				if ((fd = accept(w->fd, NULL, NULL)) != -1) {
+					close(fd);
+					accept_stats.refused++;
+				}
+				acc_spare = open("/dev/null",
+				    O_RDONLY | O_CLOEXEC);
+			}
+			log_warnx("accept: out of fds");
+			return;
+		case ENOBUFS:
+		case ENOMEM:
+			log_warn("accept");
+			return;
+		default:
+			log_warn("accept: stopping");
+			ev_io_stop(acc_loop, w);
+			if (acc_stopped_cb != NULL)
+				acc_stopped_cb();
+			return;
+		}
 	}
 }
 
 void
-accept_start(struct ev_loop *loop, int listen_fd, int n,
-    void (*stopped_cb)(void))
+accept_start(struct ev_loop *loop, int listen_fd, void (*stopped_cb)(void))
 {
-	pthread_attr_t	attr;
-	sigset_t	all, old;
-	int		i, e;
+	int	flags;
 
 	acc_loop = loop;
-	acc_fd = listen_fd;
 	acc_stopped_cb = stopped_cb;
-	ev_async_init(&acc_async, accept_async_cb);
-	ev_async_start(loop, &acc_async);
-	if (n > ACCEPT_MAX_THREADS)
-		n = ACCEPT_MAX_THREADS;
-	/* Signals belong to the loop thread (ev_signal). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_init(&attr);
-	for (i = 0; i < n; i++) {
-		atomic_fetch_add(&acc_running, 1);
-		if ((e = pthread_create(&acc_threads[i], &attr, accept_main,
-		    NULL)) != 0) {
-			errno = e;
-			fatal("pthread_create");
-		}
-		acc_nthreads++;
-	}
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if ((flags = fcntl(listen_fd, F_GETFL)) == -1 ||
+	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		fatal("fcntl");
+	if ((acc_spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("open /dev/null");
+	ev_timer_init(&acc_timer, accept_timer_cb, 0., 0.);
+	ev_io_init(&acc_lio, accept_listen_cb, listen_fd, EV_READ);
+	ev_io_start(loop, &acc_lio);
 }
 
-/*
- * Wakes threads blocked in accept() by shutting the listen socket down,
- * and joins them if they end soon; one stuck reading a slow peer's
- * request is left to the process exit.
- */
+size_t
+accept_pending(void)
+{
+	return (acc_n);
+}
+
+/* Stops accepting and closes every request not yet answered. */
 void
 accept_stop(void)
 {
-	struct stream_handoff	*h;
-	int			 i, tries;
+	struct accept_conn	*c;
 
-	atomic_store(&acc_stopping, 1);
-	if (acc_fd >= 0)
-		shutdown(acc_fd, SHUT_RDWR);
-	for (tries = 0; tries < 100 && atomic_load(&acc_running) > 0; tries++)
-		usleep(10000);
-	if (atomic_load(&acc_running) == 0)
-		for (i = 0; i < acc_nthreads; i++)
-			pthread_join(acc_threads[i], NULL);
-	else
-		for (i = 0; i < acc_nthreads; i++)
-			pthread_detach(acc_threads[i]);
-	acc_nthreads = 0;
-	pthread_mutex_lock(&acc_mtx);
-	while ((h = STAILQ_FIRST(&acc_queue)) != NULL) {
-		STAILQ_REMOVE_HEAD(&acc_queue, entry);
-		stream_create(h);	/* ended at once: shutting down */
-	}
-	pthread_mutex_unlock(&acc_mtx);
-	ev_async_stop(acc_loop, &acc_async);
+	if (acc_loop == NULL)
+		return;
+	ev_io_stop(acc_loop, &acc_lio);
+	while ((c = TAILQ_FIRST(&acc_conns)) != NULL)
+		accept_close(c, 1);
+	ev_timer_stop(acc_loop, &acc_timer);
+	if (acc_spare != -1)
+		close(acc_spare);
+	acc_spare = -1;
 }

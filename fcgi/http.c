@@ -357,6 +357,8 @@ http_status_text(int status)
 		return ("Bad Request");
 	case 405:
 		return ("Method Not Allowed");
+	case 431:
+		return ("Request Header Fields Too Large");
 	case 503:
 		return ("Service Unavailable");
 	default:

@@ -4,41 +4,39 @@
  *
  * The model, and why:
  *
- * - libfcgi accepts.  A few accept threads (accept.c, --accept-threads,
- *   default 2) call FCGX_Accept_r, read the parameters, drain the request
- *   body to EOF and answer everything short completely with libfcgi:
- *   400/405 errors, OPTIONS preflights, "come back later" at the stream
- *   cap.  libfcgi is a blocking, one-request-per-thread library; it is
- *   used only where that costs nothing.
+ * - One thread, one libev loop, nothing blocks.  The loop accepts on the
+ *   listening socket and reads each request as its bytes arrive
+ *   (accept.c, with the pure FastCGI parser of request.c), so a web
+ *   server that passes a request on slowly, or a peer that connects and
+ *   sends nothing, holds only its own connection until --request-timeout
+ *   closes it; the next browser's request is read beside it.  libfcgi's
+ *   FCGX_Accept_r reads a request with blocking reads and no deadline,
+ *   so no number of threads around it could promise that; only its
+ *   fastcgi.h (the specification's own header) is used.
  *
- * - The event loop streams.  For a valid stream the accept thread writes
- *   the headers and the first line ("retry:" and a comment) with libfcgi
- *   and flushes, so the browser sees the stream open at once.  Then it
- *   takes the connection away from libfcgi (FCGX_Free(&req, 0), then
- *   req.ipcFd = -1 so the next accept does not finish it), makes it
- *   non-blocking and hands it to the single libev loop thread through a
- *   mutex-protected queue and an ev_async.  A thread per stream would
- *   cost ~25 KB each; a handed-over stream costs a few hundred bytes.
+ * - Short answers (400/405/431 errors, OPTIONS preflights, "come back
+ *   later" at the stream cap) are written by the loop as FastCGI records
+ *   (record.c) and the connection is closed.  A valid stream gets its
+ *   headers and first lines ("retry:" and a comment) the same way, and
+ *   once they are written the connection becomes a stream (stream.c).
  *
- * - The loop thread owns everything after that: the one broker
- *   connection (upstream.c) and all streams (stream.c).  It writes the
- *   FastCGI records itself (record.c): FCGI_STDOUT records with the
- *   request's id, padded to 8 bytes, and at the end an empty FCGI_STDOUT
- *   plus FCGI_END_REQUEST, which both nginx and lighttpd need to end the
- *   response cleanly.  Nothing is shared between threads but the
- *   hand-off queue and an atomic stream count.
+ * - The loop owns everything after that too: the one broker connection
+ *   (upstream.c) and all streams (stream.c).  It writes FCGI_STDOUT
+ *   records with the request's id, padded to 8 bytes, and at the end an
+ *   empty FCGI_STDOUT plus FCGI_END_REQUEST, which both nginx and
+ *   lighttpd need to end the response cleanly.
  *
- * - Signals.  FCGX_Init installs handlers (SIGTERM only sets a flag
- *   libfcgi checks in accept), so ours are installed after it, as
- *   ev_signal watchers: SIGTERM/SIGINT end every stream properly, stop
- *   the accept threads and exit; SIGUSR1 logs the counters (libfcgi's
- *   handler would have stopped accepting).  SIGPIPE is ignored: writes
- *   fail with EPIPE, which ends that stream.
+ * - Signals are ev_signal watchers: SIGTERM/SIGINT end every stream
+ *   properly, stop accepting and exit; SIGUSR1 logs the counters.
+ *   SIGPIPE is ignored: writes fail with EPIPE, which ends that stream.
  *
  * Sockets: with --listen the responder opens its own FastCGI socket (for
- * nginx fastcgi_pass and Apache mod_proxy_fcgi); a Unix socket is guarded
- * by an flock()ed "PATH.lock" taken before FCGX_OpenSocket, which would
- * otherwise unlink a running instance's socket.  Without --listen, fd 0
+ * nginx fastcgi_pass and Apache mod_proxy_fcgi).  A Unix socket follows
+ * the broker's rules: a path that is not a socket, or one where something
+ * answers, is refused; a stale socket is replaced; at exit the socket is
+ * removed only if it is still the one created (same device and inode).
+ * An flock()ed "PATH.lock" (no symlink, owned by us or root) makes two
+ * responders starting together refuse each other.  Without --listen, fd 0
  * is the listening socket, as lighttpd's bin-path and mod_fcgid pass it.
  */
 #include "config.h"
@@ -47,11 +45,13 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +59,6 @@
 #include <unistd.h>
 
 #include <ev.h>
-#include <fcgiapp.h>
 
 #include "accept.h"
 #include "http.h"
@@ -75,6 +74,8 @@
 struct responder_conf	 conf;
 
 static const char	*main_sock_path;	/* ours to remove at exit */
+static dev_t		 main_sock_dev;		/* ... if still this one */
+static ino_t		 main_sock_ino;
 static int		 main_lock_fd = -1;
 static ev_signal	 main_sigterm, main_sigint, main_sigusr1;
 static ev_timer		 main_grace;
@@ -95,6 +96,7 @@ enum {
 	OPT_CORS_ORIGIN,
 	OPT_CORS_MAX_AGE,
 	OPT_ACCEPT_THREADS,
+	OPT_REQUEST_TIMEOUT,
 	OPT_BACKLOG,
 };
 
@@ -112,6 +114,7 @@ static const struct option main_opts[] = {
 	{ "cors-origin",	required_argument, NULL, OPT_CORS_ORIGIN },
 	{ "cors-max-age",	required_argument, NULL, OPT_CORS_MAX_AGE },
 	{ "accept-threads",	required_argument, NULL, OPT_ACCEPT_THREADS },
+	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "backlog",		required_argument, NULL, OPT_BACKLOG },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 }
@@ -127,7 +130,7 @@ main_usage(FILE *f)
 "                    [--max-streams N] [--max-queue BYTES] [--retry MS]\n"
 "                    [--retry-jitter MS] [--heartbeat SECONDS]\n"
 "                    [--cors-origin ORIGINS|*] [--cors-max-age SECONDS]\n"
-"                    [--accept-threads N] [--backlog N]\n"
+"                    [--request-timeout SECONDS] [--backlog N]\n"
 "\n"
 "  -d                   stay in the foreground, log to stderr\n"
 "  -v                   verbose (debug) logging\n"
@@ -145,12 +148,12 @@ main_usage(FILE *f)
 "                       are pinged twice per interval (default %d)\n"
 "  --cors-origin LIST   allowed origins, comma-separated, or * (repeatable)\n"
 "  --cors-max-age SECS  preflight cache time (default %d)\n"
-"  --accept-threads N   libfcgi accept threads (default %d)\n"
+"  --request-timeout S  seconds to read a request whole (default %d)\n"
 "  --backlog N          listen backlog (default %d)\n",
 	    RESPONDER_SOCKET_MODE, RESPONDER_CHANNEL_PARAM,
 	    RESPONDER_MAX_CHANNELS, HTTP_MAX_CHANNELS, RESPONDER_FD_RESERVE,
 	    RESPONDER_MAX_QUEUE, RESPONDER_RETRY_MS, RESPONDER_HEARTBEAT,
-	    RESPONDER_CORS_MAX_AGE, RESPONDER_ACCEPT_THREADS,
+	    RESPONDER_CORS_MAX_AGE, RESPONDER_REQUEST_TIMEOUT,
 	    RESPONDER_BACKLOG);
 }
 
@@ -189,48 +192,190 @@ main_raise_nofile(void)
 }
 
 /*
- * Opens --listen: "unix:PATH" (locked, chmod'ed) or "HOST:PORT".  The
- * lock is what makes a second instance refuse: FCGX_OpenSocket unlinks
- * whatever is at the path.
+ * Takes PATH.lock: opened without following a symlink, and only if it is
+ * a regular file of ours (or root's), so another user of a shared
+ * directory can neither redirect it nor hold it; each wrong case is said
+ * as it is, and "in use" only when the flock really is held.
  */
+static void
+main_lock(const char *path)
+{
+	struct stat	 st;
+	char		*lock;
+	int		 fd;
+
+	if (asprintf(&lock, "%s.lock", path) == -1)
+		fatal("asprintf");
+	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0600);
+	if (fd == -1 && errno == ELOOP)
+		fatalx("%s is a symlink: refusing to use it", lock);
+	if (fd == -1)
+		fatal("%s", lock);
+	if (fstat(fd, &st) == -1)
+		fatal("fstat %s", lock);
+	if (!S_ISREG(st.st_mode))
+		fatalx("%s is not a regular file", lock);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		fatalx("%s is owned by uid %lu, not by us (uid %lu)", lock,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("%s is in use by another fastsse-fcgi (lock %s "
+			    "held)", path, lock);
+		fatal("flock %s", lock);
+	}
+	main_lock_fd = fd;
+	free(lock);
+}
+
+/*
+ * Listens on a Unix socket at path with the broker's rules: refuse a
+ * path that is not a socket and one where something accepts, replace a
+ * stale socket, and remember the inode so exit removes only ours.
+ */
+static int
+main_listen_unix(const char *path, mode_t mode, int backlog)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	mode_t			 old;
+	int			 fd, r;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (*path == '\0')
+		fatalx("--listen unix: needs a path");
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatalx("socket path too long: %s", path);
+	memcpy(sun.sun_path, path, strlen(path));
+	main_lock(path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			fatalx("%s exists and is not a socket: refusing to "
+			    "replace it", path);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			fatal("socket");
+		r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+		close(fd);
+		if (r == 0)
+			fatalx("something is listening on %s: refusing to "
+			    "replace it", path);
+		if (errno != ECONNREFUSED)
+			fatal("connect %s", path);
+		if (unlink(path) == -1 && errno != ENOENT)
+			fatal("unlink stale socket %s", path);
+		log_info("replaced the stale socket %s", path);
+	} else if (errno != ENOENT)
+		fatal("%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r == -1)
+		fatal("bind %s", path);
+	if (stat(path, &st) == -1)
+		fatal("stat %s", path);
+	main_sock_path = path;
+	main_sock_dev = st.st_dev;
+	main_sock_ino = st.st_ino;
+	if (chmod(path, mode) == -1)
+		fatal("chmod %s", path);
+	if (listen(fd, backlog) == -1)
+		fatal("listen %s", path);
+	return (fd);
+}
+
+/* Listens on HOST:PORT (an IPv6 host in brackets), TCP. */
+static int
+main_listen_tcp(const char *addr, int backlog)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	char		*host, *port;
+	int		 fd = -1, e, one = 1;
+
+	if ((host = strdup(addr)) == NULL)
+		fatal("strdup");
+	if ((port = strrchr(host, ':')) == NULL || port == host ||
+	    port[1] == '\0')
+		fatalx("--listen wants unix:PATH or HOST:PORT (got %s)", addr);
+	*port++ = '\0';
+	if (*host == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
+		fatalx("--listen %s: %s", addr, gai_strerror(e));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol)) == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, backlog) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1)
+		fatal("cannot listen on %s", addr);
+	freeaddrinfo(res);
+	free(host);
+	return (fd);
+}
+
+/* Opens --listen: "unix:PATH" or "HOST:PORT". */
 static int
 main_listen(const char *addr, mode_t mode, int backlog)
 {
-	char	*lock = NULL;
-	int	 fd;
-	mode_t	 old;
+	if (strncmp(addr, "unix:", 5) == 0)
+		return (main_listen_unix(addr + 5, mode, backlog));
+	return (main_listen_tcp(addr, backlog));
+}
 
-	if (strncmp(addr, "unix:", 5) == 0) {
-		addr += 5;
-		if (*addr == '\0')
-			fatalx("--listen unix: needs a path");
-		if (asprintf(&lock, "%s.lock", addr) == -1)
-			fatal("asprintf");
-		main_lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (main_lock_fd == -1)
-			fatal("%s", lock);
-		if (flock(main_lock_fd, LOCK_EX | LOCK_NB) == -1) {
-			if (errno == EWOULDBLOCK)
-				fatalx("%s is in use by another fastsse-fcgi "
-				    "(lock %s held)", addr, lock);
-			fatal("flock %s", lock);
-		}
-		free(lock);
-		old = umask(0077);
-		fd = FCGX_OpenSocket(addr, backlog);
-		umask(old);
-		if (fd < 0)
-			fatal("cannot listen on %s", addr);
-		if (chmod(addr, mode) == -1)
-			fatal("chmod %s", addr);
-		main_sock_path = addr;
-		return (fd);
-	}
-	if (strchr(addr, ':') == NULL || *addr == ':')
-		fatalx("--listen wants unix:PATH or HOST:PORT (got %s)", addr);
-	if ((fd = FCGX_OpenSocket(addr, backlog)) < 0)
-		fatal("cannot listen on %s", addr);
-	return (fd);
+/*
+ * Is fd 0 a listening socket (as a spawning web server passes it)?
+ * SO_ACCEPTCONN says so on Linux; elsewhere, a socket with no peer, as
+ * libfcgi's FCGX_IsCGI decides.
+ */
+static int
+main_fd0_listens(void)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	int			 on = 0;
+
+	if (getsockname(0, (struct sockaddr *)&ss, &len) == -1)
+		return (0);
+#ifdef SO_ACCEPTCONN
+	len = sizeof(on);
+	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0)
+		return (on != 0);
+#endif
+	len = sizeof(ss);
+	return (getpeername(0, (struct sockaddr *)&ss, &len) == -1 &&
+	    errno == ENOTCONN);
+}
+
+/* Removes the socket at exit, only if it is still the one we made. */
+static void
+main_unlink_socket(void)
+{
+	struct stat	st;
+
+	if (main_sock_path == NULL)
+		return;
+	if (lstat(main_sock_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == main_sock_dev && st.st_ino == main_sock_ino)
+		unlink(main_sock_path);
+	else
+		log_info("%s is not our socket any more: left alone",
+		    main_sock_path);
 }
 
 static void
@@ -281,6 +426,17 @@ main_log_stats(void)
 	    (unsigned long long)stream_stats.events,
 	    (unsigned long long)stream_stats.pings,
 	    (unsigned long long)stream_stats.queued);
+	log_info("requests: %zu pending, %llu accepted; %llu streams, "
+	    "%llu answered; closed %llu at the deadline, %llu for newer "
+	    "ones, %llu out of fds, %llu aborted, %llu bad",
+	    accept_pending(), (unsigned long long)accept_stats.accepted,
+	    (unsigned long long)accept_stats.streams,
+	    (unsigned long long)accept_stats.answered,
+	    (unsigned long long)accept_stats.timeouts,
+	    (unsigned long long)accept_stats.evicted,
+	    (unsigned long long)accept_stats.refused,
+	    (unsigned long long)accept_stats.aborted,
+	    (unsigned long long)accept_stats.bad);
 	log_info("broker: %llu connects, %llu disconnects, %llu dropped at "
 	    "the output bound; %llu events, %llu subscribes, %llu resets",
 	    (unsigned long long)upstream_stats.connects,
@@ -317,14 +473,13 @@ main(int argc, char *argv[])
 	unsigned long long max_streams = 0;
 	int		 ch, foreground = 0, verbose = 0, fd, backlog;
 	rlim_t		 nofile;
-	struct stat	 st;
 
 	conf.channel_param = RESPONDER_CHANNEL_PARAM;
 	conf.max_channels = RESPONDER_MAX_CHANNELS;
 	conf.max_queue = RESPONDER_MAX_QUEUE;
 	conf.retry_ms = RESPONDER_RETRY_MS;
 	conf.heartbeat = RESPONDER_HEARTBEAT;
-	conf.accept_threads = RESPONDER_ACCEPT_THREADS;
+	conf.request_timeout = RESPONDER_REQUEST_TIMEOUT;
 	conf.cors.max_age = RESPONDER_CORS_MAX_AGE;
 	backlog = RESPONDER_BACKLOG;
 	log_init("fastsse-fcgi", 1, 0);
@@ -396,9 +551,22 @@ main(int argc, char *argv[])
 			    0, 86400 * 365);
 			break;
 		case OPT_ACCEPT_THREADS:
-			conf.accept_threads = main_number("accept-threads",
-			    optarg, 1, 64);
+			/* Obsolete: requests are read in the event loop. */
+			(void)main_number("accept-threads", optarg, 1, 64);
+			log_warnx("--accept-threads is obsolete and ignored");
 			break;
+		case OPT_REQUEST_TIMEOUT: {
+			char	*end;
+
+			errno = 0;
+			conf.request_timeout = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    !(conf.request_timeout >= 0.1 &&
+			    conf.request_timeout <= 3600))
+				fatalx("--request-timeout: %s is not a number "
+				    "of seconds in [0.1, 3600]", optarg);
+			break;
+		}
 		case OPT_BACKLOG:
 			backlog = main_number("backlog", optarg, 1, INT_MAX);
 			break;
@@ -431,12 +599,10 @@ main(int argc, char *argv[])
 			conf.max_streams = max_streams;
 	}
 
-	if (FCGX_Init() != 0)
-		fatalx("FCGX_Init failed");
 	if (listen_addr != NULL)
 		fd = main_listen(listen_addr, (mode_t)mode, backlog);
 	else {
-		if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode))
+		if (!main_fd0_listens())
 			fatalx("fd 0 is not a listening socket: use --listen "
 			    "(or let the web server spawn fastsse-fcgi)");
 		fd = 0;
@@ -444,7 +610,6 @@ main(int argc, char *argv[])
 	if (!foreground && listen_addr != NULL && daemon(1, 0) == -1)
 		fatal("daemon");
 
-	/* After FCGX_Init, which installs handlers of its own. */
 	signal(SIGPIPE, SIG_IGN);
 	if ((main_loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");
@@ -452,13 +617,12 @@ main(int argc, char *argv[])
 	ev_signal_start(main_loop, &main_sigterm);
 	ev_signal_init(&main_sigint, main_signal_cb, SIGINT);
 	ev_signal_start(main_loop, &main_sigint);
-	/* libfcgi's SIGUSR1 handler would stop accepting: ours logs. */
 	ev_signal_init(&main_sigusr1, main_usr1_cb, SIGUSR1);
 	ev_signal_start(main_loop, &main_sigusr1);
 
 	stream_init(main_loop);
 	upstream_init(main_loop, conf.broker);
-	accept_start(main_loop, fd, conf.accept_threads, main_stop);
+	accept_start(main_loop, fd, main_stop);
 	log_info("ready: %s, broker %s, up to %zu streams",
 	    listen_addr != NULL ? listen_addr : "fd 0", conf.broker,
 	    conf.max_streams);
@@ -477,8 +641,7 @@ main(int argc, char *argv[])
 	ev_signal_stop(main_loop, &main_sigint);
 	ev_signal_stop(main_loop, &main_sigusr1);
 	ev_loop_destroy(main_loop);
-	if (main_sock_path != NULL)
-		unlink(main_sock_path);
+	main_unlink_socket();
 	if (fd > 0)
 		close(fd);
 	if (main_lock_fd != -1)

@@ -15,7 +15,8 @@
 #define RESPONDER_MAX_CHANNELS		16	/* per stream */
 #define RESPONDER_CHANNEL_PARAM		"channel"
 #define RESPONDER_MAX_QUEUE		(256 * 1024)	/* bytes per stream */
-#define RESPONDER_ACCEPT_THREADS	2
+#define RESPONDER_REQUEST_TIMEOUT	10	/* seconds to read a request */
+#define RESPONDER_MAX_PENDING		1024	/* requests read at once */
 #define RESPONDER_BACKLOG		1024
 #define RESPONDER_SOCKET_MODE		0660
 #define RESPONDER_FD_RESERVE		64	/* fds kept for the rest */
@@ -31,7 +32,7 @@ struct responder_conf {
 	unsigned long	 retry_ms;
 	unsigned long	 retry_jitter_ms;
 	double		 heartbeat;
-	int		 accept_threads;
+	double		 request_timeout;
 	struct http_cors cors;
 };
 

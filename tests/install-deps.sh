@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs, from Debian's packages, what fastsse needs to build, to run its
 # demo and to run its whole test suite (web servers, Nchan for the
-# benchmark, Chromium for the browser test, node for the test clients).
+# benchmark, Chromium for the browser test, node for the test clients,
+# clang for the libFuzzer runs: Debian 12's clang brings libFuzzer's
+# runtime with libclang-common-14-dev).
 # Run as root on Debian 12.
 set -e
 if [ "$(id -u)" -ne 0 ]; then
@@ -19,6 +21,7 @@ apt-get install -y -q --no-install-recommends \
 	lighttpd lighttpd-mod-openssl nginx-light libnginx-mod-nchan \
 	apache2 libapache2-mod-fcgid openssl \
 	curl ca-certificates procps psmisc valgrind \
+	clang \
 	chromium fonts-dejavu-core \
 	python3 python3-msgpack php-cli php-msgpack
 # The test clients run on node 18 or later (tests/web/package.json); a
