@@ -2,7 +2,8 @@
  * Browser streams, all owned by the one event-loop thread.
  *
  * Output: a send only appends a reference to the shared, formatted
- * message to the stream's queue and puts the stream on the flush list.
+ * message to the stream's queue (sendq.c, which also does the framing)
+ * and puts the stream on the flush list.
  * An ev_prepare watcher (once per loop iteration, before the loop
  * blocks) writes each listed stream's queue in one writev, so the many
  * events one read from the broker brings leave in one write per stream,
@@ -58,33 +59,10 @@
 #include "log.h"
 #include "record.h"
 #include "responder.h"
+#include "sendq.h"
 #include "sse.h"
 #include "stream.h"
 #include "upstream.h"
-
-#define STREAM_IOV	256	/* iovecs per writev (IOV_MAX is 1024) */
-#define STREAM_HDRS	(STREAM_IOV / 2)
-
-/*
- * Messages waiting for one stream.  The first hn of them form the unit
- * (one joined record, one raw message, or one message split into
- * several records) of which hoff wire bytes are already written; hn is 0
- * when nothing is begun.
- */
-struct stream_queue {
-	size_t			 n;
-	size_t			 cap;
-	size_t			 bytes;	/* for the bound: see the top */
-	size_t			 hn;
-	size_t			 hoff;
-	struct stream_msg	*items[];
-};
-
-/* Units listed for one writev: how many messages, wire bytes left. */
-struct stream_unit {
-	size_t	n;
-	size_t	left;
-};
 
 struct stream_stats	 stream_stats;
 
@@ -104,8 +82,8 @@ static void		(*stream_done_cb)(void);
 static int		 stream_shutting_down;
 
 static char		 stream_ping_bytes[] = SSE_PING;
-static struct stream_msg stream_ping = {
-	UINT_MAX / 2, 0, sizeof(SSE_PING) - 1, stream_ping_bytes
+static struct sendq_msg	 stream_ping = {
+	SENDQ_MSG_STATIC, 0, sizeof(SSE_PING) - 1, stream_ping_bytes
 };
 
 static void	stream_read_cb(struct ev_loop *, ev_io *, int);
@@ -116,42 +94,6 @@ static void	stream_flush_cb(struct ev_loop *, ev_prepare *, int);
 static void	stream_free(struct stream *);
 static void	stream_queue_drop(struct stream *, size_t);
 static void	stream_doom(struct stream *, int);
-
-/* Wraps the bytes of b (taken over, b left empty) as a shared message. */
-struct stream_msg *
-stream_msg_new(struct buf *b, int raw)
-{
-	struct stream_msg	*m;
-
-	if ((m = malloc(sizeof(*m))) == NULL)
-		return (NULL);
-	buf_compact(b);
-	m->refs = 1;
-	m->raw = raw;
-	m->len = buf_used(b);
-	m->data = b->data;
-	b->data = NULL;
-	b->off = b->len = b->cap = 0;
-	return (m);
-}
-
-void
-stream_msg_unref(struct stream_msg *m)
-{
-	if (m == NULL || m == &stream_ping)
-		return;
-	if (--m->refs > 0)
-		return;
-	free(m->data);
-	free(m);
-}
-
-/* Bytes a message takes on this stream's socket. */
-static size_t
-stream_msg_wire(const struct stream_msg *m)
-{
-	return (m->raw ? m->len : record_stdout_size(m->len));
-}
 
 /* How long a stream may go without a write: half the heartbeat interval. */
 static double
@@ -267,152 +209,26 @@ out:
 }
 
 /*
- * How many queued messages, from index i, form the next unit, and its
- * wire size: the begun unit as it was begun; else a raw message or one
- * too big for a record alone; else as many SSE texts as one record and
- * the room left in this writev (slots iovecs) take.
- */
-static size_t
-stream_unit(const struct stream_queue *q, size_t i, size_t slots,
-    size_t *wire)
-{
-	const struct stream_msg	*m = q->items[i];
-	size_t			 k, sum = 0;
-
-	if (i == 0 && q->hn > 0) {
-		for (k = 0; k < q->hn; k++)
-			sum += q->items[k]->len;
-		*wire = m->raw ? m->len : record_stdout_size(sum);
-		return (q->hn);
-	}
-	if (m->raw || m->len > RECORD_MAX_CONTENT) {
-		*wire = stream_msg_wire(m);
-		return (1);
-	}
-	for (k = i; k < q->n && k - i + 2 < slots; k++) {
-		m = q->items[k];
-		if (m->raw || sum + m->len > RECORD_MAX_CONTENT)
-			break;
-		sum += m->len;
-	}
-	if (k == i) {		/* no room for even one: alone */
-		*wire = stream_msg_wire(q->items[i]);
-		return (1);
-	}
-	*wire = record_stdout_size(sum);
-	return (k - i);
-}
-
-/*
- * Lists the unwritten bytes of the queue as iovecs, whole units only
- * except for a last one cut by the lack of iovecs; units[] says what was
- * listed.  Returns the iovec count; *nunits and *total are set.
- */
-static int
-stream_iov(const struct stream *s, uint8_t (*hdrs)[RECORD_HEADER_LEN],
-    struct iovec *iov, struct iovec *parts, struct stream_unit *units,
-    size_t *nunits, size_t *total)
-{
-	const struct stream_queue	*q = s->q;
-	const struct stream_msg		*m;
-	size_t				 i = 0, j, k, cnt, wire, skip, used;
-	size_t				 niov = 0, nh = 0, nu = 0, sum;
-
-	*total = 0;
-	while (i < q->n && niov < STREAM_IOV && nh < STREAM_HDRS) {
-		cnt = stream_unit(q, i, STREAM_IOV - niov, &wire);
-		skip = i == 0 ? q->hoff : 0;
-		m = q->items[i];
-		if (m->raw) {
-			iov[niov].iov_base = m->data + skip;
-			iov[niov].iov_len = m->len - skip;
-			k = 1;
-		} else if (cnt == 1 && m->len > RECORD_MAX_CONTENT) {
-			k = record_stdout_iov(s->reqid, m->data, m->len, skip,
-			    hdrs + nh, STREAM_HDRS - nh, &used, iov + niov,
-			    STREAM_IOV - niov);
-			nh += used;
-		} else {
-			for (j = 0; j < cnt; j++) {
-				parts[j].iov_base = q->items[i + j]->data;
-				parts[j].iov_len = q->items[i + j]->len;
-			}
-			k = record_stdout_join(s->reqid, parts, cnt, skip,
-			    hdrs[nh++], iov + niov, STREAM_IOV - niov);
-		}
-		for (sum = 0, j = niov; j < niov + k; j++)
-			sum += iov[j].iov_len;
-		niov += k;
-		if (sum > 0 || wire == skip) {
-			units[nu].n = cnt;
-			units[nu++].left = wire - skip;
-			*total += sum;
-		}
-		if (sum < wire - skip)
-			break;		/* out of room: the rest next time */
-		i += cnt;
-	}
-	*nunits = nu;
-	return ((int)niov);
-}
-
-/*
- * Frees the messages of the first done units, and notes how far the next
- * one got (w of its bytes written).
- */
-static void
-stream_advance(struct stream *s, const struct stream_unit *units,
-    size_t nunits, size_t w)
-{
-	struct stream_queue	*q = s->q;
-	size_t			 i, j, done = 0, off;
-
-	for (i = 0; i < nunits; i++) {
-		if (w < units[i].left) {
-			off = (i == 0 ? q->hoff : 0) + w;
-			q->hn = off > 0 ? units[i].n : 0;
-			q->hoff = off;
-			break;
-		}
-		w -= units[i].left;
-		for (j = 0; j < units[i].n; j++) {
-			q->bytes -= stream_msg_wire(q->items[done + j]);
-			stream_msg_unref(q->items[done + j]);
-		}
-		done += units[i].n;
-		q->hn = q->hoff = 0;
-	}
-	memmove(q->items, q->items + done, (q->n - done) * sizeof(q->items[0]));
-	q->n -= done;
-}
-
-/*
  * Writes s's queue, one writev per call of the loop below (one in all
- * unless the queue holds more than STREAM_IOV iovecs' worth), and starts
+ * unless the queue holds more than SENDQ_IOV iovecs' worth), and starts
  * the write watcher only when the socket takes less.  Returns -1 when the
  * stream is gone (EPIPE, ECONNRESET, ...); never frees the stream.
  */
 static int
 stream_flush(struct stream *s)
 {
-	uint8_t			hdrs[STREAM_HDRS][RECORD_HEADER_LEN];
-	struct iovec		iov[STREAM_IOV], parts[STREAM_IOV];
-	struct stream_unit	units[STREAM_IOV];
-	size_t			nunits, total;
+	struct sendq_batch	b;
 	ssize_t			w;
-	int			niov, moved = 0, rc = 0;
+	int			moved = 0, rc = 0;
 
 	while (s->q != NULL) {
-		niov = stream_iov(s, hdrs, iov, parts, units, &nunits, &total);
-		if (niov <= 0) {
-			stream_advance(s, units, nunits, 0);
-			if (s->q->n == 0)
-				stream_queue_drop(s, 0);
-			if (nunits == 0)
+		if (sendq_batch(s->q, s->reqid, &b) <= 0) {
+			sendq_advance(&s->q, &b, 0);
+			if (b.nunits == 0)
 				break;		/* cannot happen */
 			continue;
 		}
-		w = writev(s->rio.fd, iov, niov);
+		w = writev(s->rio.fd, b.iov, b.niov);
 		if (w == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
@@ -425,14 +241,14 @@ stream_flush(struct stream *s)
 		}
 		if (w > 0)
 			moved = 1;
-		stream_advance(s, units, nunits, (size_t)w);
-		if (s->q->n == 0) {
-			stream_queue_drop(s, 0);
+		sendq_advance(&s->q, &b, (size_t)w);
+		if (s->q == NULL)
 			break;
-		}
-		if ((size_t)w < total)
+		if ((size_t)w < b.total)
 			goto wait;
 	}
+	if (s->q == NULL)
+		ev_io_stop(stream_loop, &s->wio);
 	if (moved)
 		stream_touch(s);
 	return (rc);
@@ -446,52 +262,16 @@ wait:
 	return (0);
 }
 
-/* Adds a message to the queue (created on first use). */
-static int
-stream_queue_push(struct stream *s, struct stream_msg *m)
-{
-	struct stream_queue	*q = s->q, *nq;
-	size_t			 ncap;
-
-	if (q == NULL || q->n == q->cap) {
-		ncap = q == NULL ? 8 : q->cap * 2;
-		nq = realloc(q, sizeof(*nq) + ncap * sizeof(nq->items[0]));
-		if (nq == NULL)
-			return (-1);
-		if (q == NULL)
-			nq->n = nq->bytes = nq->hn = nq->hoff = 0;
-		nq->cap = ncap;
-		s->q = q = nq;
-	}
-	m->refs++;
-	q->items[q->n++] = m;
-	q->bytes += stream_msg_wire(m);
-	return (0);
-}
-
 /*
- * Drops the queued messages from index from on (what is kept is the
- * begun unit, if any) and frees the queue once empty: idle streams hold
- * no output memory.
+ * Drops the queued messages from index from on and stops waiting for the
+ * socket once nothing is left.
  */
 static void
 stream_queue_drop(struct stream *s, size_t from)
 {
-	struct stream_queue	*q = s->q;
-	size_t			 i;
-
-	if (q == NULL)
-		return;
-	for (i = from; i < q->n; i++) {
-		q->bytes -= stream_msg_wire(q->items[i]);
-		stream_msg_unref(q->items[i]);
-	}
-	q->n = from;
-	if (q->n == 0) {
-		free(q);
-		s->q = NULL;
+	sendq_drop(&s->q, from);
+	if (s->q == NULL)
 		ev_io_stop(stream_loop, &s->wio);
-	}
 }
 
 /* Puts s on the flush list, unless it waits for its socket anyway. */
@@ -543,21 +323,21 @@ stream_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
  * top of this file).  Safe inside a fan-out: nothing is freed here.
  */
 void
-stream_send(struct stream *s, struct stream_msg *m)
+stream_send(struct stream *s, struct sendq_msg *m)
 {
-	size_t	wire = stream_msg_wire(m);
+	size_t	wire = sendq_msg_wire(m);
 
 	if (s->state == STREAM_DEAD ||
 	    (s->state == STREAM_CLOSING && !m->raw))
 		return;
 	/* The end of the request always fits: it frees the stream. */
-	if (s->q != NULL && !m->raw && s->q->bytes + wire > conf.max_queue) {
+	if (s->q != NULL && !m->raw && sendq_bytes(s->q) + wire > conf.max_queue) {
 		if (!ev_is_active(&s->wio) && stream_flush(s) == -1) {
 			stream_stats.closed_client++;
 			stream_doom(s, 1);
 			return;
 		}
-		if (s->q != NULL && s->q->bytes + wire > conf.max_queue) {
+		if (sendq_bytes(s->q) + wire > conf.max_queue) {
 			if (!s->reaping) {
 				stream_stats.closed_overflow++;
 				log_debug("stream %llu: output over %zu bytes, "
@@ -568,7 +348,7 @@ stream_send(struct stream *s, struct stream_msg *m)
 			return;
 		}
 	}
-	if (stream_queue_push(s, m) == -1) {
+	if (sendq_push(&s->q, m) == -1) {
 		stream_doom(s, 1);
 		return;
 	}
@@ -577,7 +357,7 @@ stream_send(struct stream *s, struct stream_msg *m)
 
 /* Sends an event and moves the stream's cursor to it. */
 void
-stream_deliver(struct stream *s, struct stream_msg *m,
+stream_deliver(struct stream *s, struct sendq_msg *m,
     const struct eventid *id)
 {
 	if (s->state == STREAM_DEAD || s->state == STREAM_CLOSING)
@@ -651,7 +431,7 @@ stream_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 void
 stream_end(struct stream *s)
 {
-	struct stream_msg	*m;
+	struct sendq_msg	*m;
 	struct buf		 b;
 
 	if (s->state == STREAM_CLOSING || s->state == STREAM_DEAD)
@@ -664,16 +444,16 @@ stream_end(struct stream *s)
 	}
 	s->state = STREAM_CLOSING;
 	if (s->q != NULL)
-		stream_queue_drop(s, s->q->hn);
+		stream_queue_drop(s, sendq_begun(s->q));
 	buf_init(&b, 0);
 	if (buf_reserve(&b, RECORD_END_LEN) == -1)
 		goto fail;
 	record_end((uint8_t *)buf_tail(&b), s->reqid, 0);
 	buf_commit(&b, RECORD_END_LEN);
-	if ((m = stream_msg_new(&b, 1)) == NULL)
+	if ((m = sendq_msg_new(&b, 1)) == NULL)
 		goto fail;
 	stream_send(s, m);
-	stream_msg_unref(m);
+	sendq_msg_unref(m);
 	if (s->state != STREAM_CLOSING)
 		return;			/* no memory: doomed */
 	if (s->q != NULL && !ev_is_active(&s->wio) && stream_flush(s) == -1) {

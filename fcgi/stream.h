@@ -14,14 +14,7 @@
 #include "buf.h"
 #include "eventid.h"
 #include "http.h"
-
-/* Bytes shared by every stream they are written to (refcounted). */
-struct stream_msg {
-	unsigned	 refs;
-	int		 raw;		/* already FastCGI records: as is */
-	size_t		 len;
-	char		*data;
-};
+#include "sendq.h"
 
 /* What an accept thread passes to the loop thread. */
 struct stream_handoff {
@@ -47,7 +40,6 @@ enum stream_cursor {
 };
 
 struct channel;
-struct stream_queue;
 
 /* A stream's membership in one channel (kept in the channel's list). */
 struct stream_chan {
@@ -65,7 +57,7 @@ struct stream {
 	ev_tstamp		 last_write;
 	uint64_t		 token;		/* SUBSCRIBE ref */
 	struct eventid		 cursor;	/* last id delivered */
-	struct stream_queue	*q;		/* NULL unless output waits */
+	struct sendq		*q;		/* NULL unless output waits */
 	uint16_t		 reqid;
 	uint8_t			 state;
 	uint8_t			 cursor_state;
@@ -94,8 +86,8 @@ int	stream_reserve(void);
 void	stream_unreserve(void);
 size_t	stream_count(void);
 void	stream_create(struct stream_handoff *);
-void	stream_send(struct stream *, struct stream_msg *);
-void	stream_deliver(struct stream *, struct stream_msg *,
+void	stream_send(struct stream *, struct sendq_msg *);
+void	stream_deliver(struct stream *, struct sendq_msg *,
 	    const struct eventid *);
 void	stream_end(struct stream *);
 void	stream_foreach(void (*)(struct stream *, void *), void *);
@@ -103,8 +95,5 @@ void	stream_reap(void);
 /* Ends every stream; cb runs once none is left. */
 void	stream_shutdown(void (*cb)(void));
 void	stream_free_all(void);
-
-struct stream_msg *stream_msg_new(struct buf *, int);
-void	stream_msg_unref(struct stream_msg *);
 
 #endif

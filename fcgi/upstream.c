@@ -291,12 +291,12 @@ upstream_pending_remove(struct stream *s)
 }
 
 /* Formats into a shared message; NULL (logged) on failure. */
-static struct stream_msg *
+static struct sendq_msg *
 upstream_msg(struct buf *b, int rc)
 {
-	struct stream_msg	*m;
+	struct sendq_msg	*m;
 
-	if (rc == -1 || (m = stream_msg_new(b, 0)) == NULL) {
+	if (rc == -1 || (m = sendq_msg_new(b, 0)) == NULL) {
 		log_warnx("cannot format an event");
 		buf_free(b);
 		return (NULL);
@@ -308,7 +308,7 @@ static void
 upstream_on_subscribed(struct proto_msg *msg)
 {
 	struct stream		*s;
-	struct stream_msg	*m;
+	struct sendq_msg	*m;
 	struct eventid		 head;
 	struct buf		 b;
 	const struct proto_str	*h = &msg->u.subscribed.head_id;
@@ -325,7 +325,7 @@ upstream_on_subscribed(struct proto_msg *msg)
 		if ((m = upstream_msg(&b, sse_cursor(&b, h->ptr,
 		    h->len))) != NULL) {
 			stream_send(s, m);
-			stream_msg_unref(m);
+			sendq_msg_unref(m);
 		}
 		s->cursor = head;
 		s->cursor_state = STREAM_CURSOR_SET;
@@ -345,7 +345,7 @@ static void
 upstream_on_reset(struct proto_msg *msg)
 {
 	struct stream		*s;
-	struct stream_msg	*m;
+	struct sendq_msg	*m;
 	struct buf		 b;
 	struct eventid		 head;
 	const struct proto_str	*r = &msg->u.reset.reason;
@@ -360,7 +360,7 @@ upstream_on_reset(struct proto_msg *msg)
 	    o->len, h->ptr, h->len))) == NULL)
 		return;
 	stream_send(s, m);
-	stream_msg_unref(m);
+	sendq_msg_unref(m);
 	if (eventid_parse(h->ptr, h->len, &head) == 0) {
 		s->cursor = head;
 		s->cursor_state = STREAM_CURSOR_SET;
@@ -379,7 +379,7 @@ upstream_on_event(struct proto_msg *msg)
 {
 	struct channel		*ch;
 	struct stream_chan	*sc;
-	struct stream_msg	*m = NULL;
+	struct sendq_msg	*m = NULL;
 	struct stream		*s;
 	struct eventid		 id, *idp = &id;
 	struct buf		 b;
@@ -405,7 +405,7 @@ upstream_on_event(struct proto_msg *msg)
 		    t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
 		stream_deliver(s, m, idp);
-		stream_msg_unref(m);
+		sendq_msg_unref(m);
 		return;
 	}
 	if ((ch = upstream_chan_find(c->ptr, c->len,
@@ -419,7 +419,7 @@ upstream_on_event(struct proto_msg *msg)
 			return;
 		stream_deliver(sc->s, m, idp);
 	}
-	stream_msg_unref(m);
+	sendq_msg_unref(m);
 	buf_free(&b);
 }
 
