@@ -1,6 +1,15 @@
 /*
  * Browser streams, all owned by the one event-loop thread.
  *
+ * Where a stream's state lives (each struct is private to its file):
+ * - what a stream sends, and when it is closed: here (struct stream: its
+ *   socket, output queue, heartbeat and end; the bytes are framed by
+ *   sendq.c);
+ * - what a stream is subscribed to: upstream.c (struct upstream_sub: its
+ *   channels, cursor, token and pending/replay/live state);
+ * - how it got here: accept.c (libfcgi's hand-off) and http.c (the
+ *   request's channels, Last-Event-ID, CORS).
+ *
  * Output: a send only appends a reference to the shared, formatted
  * message to the stream's queue (sendq.c, which also does the framing)
  * and puts the stream on the flush list.
@@ -55,7 +64,6 @@
 #include <ev.h>
 
 #include "buf.h"
-#include "eventid.h"
 #include "log.h"
 #include "record.h"
 #include "responder.h"
@@ -63,6 +71,27 @@
 #include "sse.h"
 #include "stream.h"
 #include "upstream.h"
+
+enum stream_state {
+	STREAM_OPEN,	/* takes events (what it gets is the upstream's) */
+	STREAM_CLOSING,	/* END queued; freed once written */
+	STREAM_DEAD,	/* write failed; freed after the current fan-out */
+};
+
+struct stream {
+	ev_io			 rio;		/* always on: EOF = gone */
+	ev_io			 wio;		/* only while output queued */
+	TAILQ_ENTRY(stream)	 hb_entry;	/* all streams, by last write */
+	TAILQ_ENTRY(stream)	 flush_entry;	/* output to write */
+	ev_tstamp		 last_write;
+	uint64_t		 id;		/* for logs; the SUBSCRIBE ref */
+	struct upstream_sub	*sub;		/* NULL once ended */
+	struct sendq		*q;		/* NULL unless output waits */
+	uint16_t		 reqid;
+	uint8_t			 state;
+	uint8_t			 reaping;	/* on the reap list */
+	uint8_t			 flushing;	/* on the flush list */
+};
 
 struct stream_stats	 stream_stats;
 
@@ -73,7 +102,7 @@ static TAILQ_HEAD(, stream) stream_flushq =
 static ev_prepare	 stream_flush_ev;
 static size_t		 stream_n;		/* in stream_list */
 static atomic_size_t	 stream_slots;		/* reserved + open */
-static uint64_t		 stream_next_token;
+static uint64_t		 stream_next_id;
 static ev_timer		 stream_hb_ev;
 static ev_check		 stream_reap_ev;
 static struct stream	**stream_reap_list;
@@ -150,34 +179,25 @@ stream_touch(struct stream *s)
 }
 
 /*
- * Builds a stream's part of the handed-over request: cursor, channels
- * (through the upstream, which subscribes them) and watchers.  On failure
- * the connection is closed, which the web server reports as an error;
- * the browser retries.
+ * Builds a stream for the handed-over request: watchers, and its
+ * subscription (channels and cursor, through the upstream, which
+ * subscribes them).  On failure the connection is closed, which the web
+ * server reports as an error; the browser retries.
  */
 void
 stream_create(struct stream_handoff *h)
 {
 	struct stream	*s;
-	const char	*name;
-	size_t		 i, len;
 
-	s = calloc(1, sizeof(*s) + h->req.nchan * sizeof(s->chans[0]));
-	if (s == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("calloc");
 		close(h->fd);
 		stream_unreserve();
 		goto out;
 	}
 	s->reqid = h->reqid;
-	s->nchan = (uint8_t)h->req.nchan;
-	s->token = ++stream_next_token;
-	s->state = STREAM_WAITING;
-	if (h->req.lastid_state == HTTP_LASTID_SET &&
-	    eventid_parse(h->req.lastid, h->req.lastidlen, &s->cursor) == 0)
-		s->cursor_state = STREAM_CURSOR_SET;
-	else if (h->req.lastid_state != HTTP_LASTID_NONE)
-		s->cursor_state = STREAM_CURSOR_BAD;
+	s->id = ++stream_next_id;
+	s->state = STREAM_OPEN;
 	ev_io_init(&s->rio, stream_read_cb, h->fd, EV_READ);
 	ev_io_init(&s->wio, stream_write_cb, h->fd, EV_WRITE);
 	s->rio.data = s->wio.data = s;
@@ -186,26 +206,21 @@ stream_create(struct stream_handoff *h)
 	stream_n++;
 	stream_stats.opened++;
 	ev_io_start(stream_loop, &s->rio);
-	for (i = 0; i < s->nchan; i++) {
-		name = http_req_channel(&h->req, i, &len);
-		if (upstream_join(s, i, name, len) == -1) {
-			log_warnx("out of memory for channel");
-			s->nchan = (uint8_t)i;
-			stream_end(s);
-			goto out;
-		}
-	}
-	log_debug("stream %llu: fd %d, %u channel(s), cursor %s",
-	    (unsigned long long)s->token, h->fd, s->nchan,
-	    s->cursor_state == STREAM_CURSOR_SET ? h->req.lastid :
-	    s->cursor_state == STREAM_CURSOR_BAD ? "(malformed)" : "(none)");
-	if (stream_shutting_down)
+	log_debug("stream %llu: fd %d", (unsigned long long)s->id, h->fd);
+	if ((s->sub = upstream_attach(s, &h->req)) == NULL ||
+	    stream_shutting_down)
 		stream_end(s);
 	else
-		upstream_subscribe(s);
+		upstream_subscribe(s->sub);
 out:
 	http_req_free(&h->req);
 	free(h);
+}
+
+uint64_t
+stream_id(const struct stream *s)
+{
+	return (s->id);
 }
 
 /*
@@ -235,7 +250,7 @@ stream_flush(struct stream *s)
 				goto wait;
 			if (errno != EPIPE && errno != ECONNRESET)
 				log_warn("stream %llu: writev",
-				    (unsigned long long)s->token);
+				    (unsigned long long)s->id);
 			rc = -1;
 			break;
 		}
@@ -341,7 +356,7 @@ stream_send(struct stream *s, struct sendq_msg *m)
 			if (!s->reaping) {
 				stream_stats.closed_overflow++;
 				log_debug("stream %llu: output over %zu bytes, "
-				    "ending it", (unsigned long long)s->token,
+				    "ending it", (unsigned long long)s->id,
 				    conf.max_queue);
 			}
 			stream_doom(s, 0);
@@ -355,19 +370,14 @@ stream_send(struct stream *s, struct sendq_msg *m)
 	stream_want_flush(s);
 }
 
-/* Sends an event and moves the stream's cursor to it. */
+/* Sends an event, counted as one. */
 void
-stream_deliver(struct stream *s, struct sendq_msg *m,
-    const struct eventid *id)
+stream_deliver(struct stream *s, struct sendq_msg *m)
 {
 	if (s->state == STREAM_DEAD || s->state == STREAM_CLOSING)
 		return;
 	stream_stats.events++;
 	stream_send(s, m);
-	if (id != NULL) {
-		s->cursor = *id;
-		s->cursor_state = STREAM_CURSOR_SET;
-	}
 }
 
 /* Drains the queue; a closing stream is freed once all is written. */
@@ -412,15 +422,23 @@ stream_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	if (n <= 0) {
 		log_debug("stream %llu: closed by the server",
-		    (unsigned long long)s->token);
+		    (unsigned long long)s->id);
 		stream_stats.closed_client++;
 		stream_free(s);
 		return;
 	}
 	log_debug("stream %llu: %zd unexpected bytes, ending",
-	    (unsigned long long)s->token, n);
+	    (unsigned long long)s->id, n);
 	ev_io_stop(stream_loop, w);
 	stream_end(s);
+}
+
+/* Gives the stream's subscription back: no more events for it. */
+static void
+stream_unsubscribe(struct stream *s)
+{
+	upstream_detach(s->sub);
+	s->sub = NULL;
 }
 
 /*
@@ -436,7 +454,7 @@ stream_end(struct stream *s)
 
 	if (s->state == STREAM_CLOSING || s->state == STREAM_DEAD)
 		return;
-	upstream_leave(s);
+	stream_unsubscribe(s);
 	if (s->q != NULL && !ev_is_active(&s->wio) && stream_flush(s) == -1) {
 		stream_stats.closed_client++;
 		stream_free(s);
@@ -540,7 +558,7 @@ stream_free(struct stream *s)
 		ev_io_stop(stream_loop, &s->wio);
 		return;
 	}
-	upstream_leave(s);
+	stream_unsubscribe(s);
 	if (s->flushing) {
 		TAILQ_REMOVE(&stream_flushq, s, flush_entry);
 		s->flushing = 0;
@@ -552,7 +570,7 @@ stream_free(struct stream *s)
 	TAILQ_REMOVE(&stream_list, s, hb_entry);
 	stream_n--;
 	stream_unreserve();
-	log_debug("stream %llu: freed", (unsigned long long)s->token);
+	log_debug("stream %llu: freed", (unsigned long long)s->id);
 	free(s);
 	if (stream_n == 0 && stream_done_cb != NULL)
 		stream_done_cb();
@@ -594,17 +612,6 @@ stream_hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		due = 0.01;
 	w->repeat = due;
 	ev_timer_again(loop, w);
-}
-
-void
-stream_foreach(void (*fn)(struct stream *, void *), void *arg)
-{
-	struct stream	*s, *next;
-
-	for (s = TAILQ_FIRST(&stream_list); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, hb_entry);
-		fn(s, arg);
-	}
 }
 
 /* Ends every stream properly; cb runs when the last one is gone. */

@@ -2,6 +2,10 @@
  * The broker connection.  One per responder process, so the broker sends
  * each event once per process whatever the number of browsers.
  *
+ * Subscriptions: what each stream is subscribed to (channels, cursor,
+ * token, pending/replay/live) is a struct upstream_sub private to this
+ * file; the stream only holds a pointer to it.
+ *
  * Channels: a hash table of the channels any stream listens to, each with
  * a count and its member streams.  A stream's own SUBSCRIBE adds its
  * channels to the connection (the broker makes that idempotent); when the
@@ -47,6 +51,7 @@
 
 #include "buf.h"
 #include "eventid.h"
+#include "http.h"
 #include "hash.h"
 #include "log.h"
 #include "proto.h"
@@ -62,9 +67,16 @@
 #define UPSTREAM_BAD_CURSOR	"malformed"	/* never a valid id */
 #define UPSTREAM_HELLO_TIMEOUT	5.0	/* connect + WELCOME */
 
+/* A subscription's membership in one channel (in the channel's list). */
+struct upstream_member {
+	struct channel		*ch;
+	struct upstream_sub	*sub;
+	LIST_ENTRY(upstream_member) entry;
+};
+
 struct channel {
 	struct channel		*hnext;
-	LIST_HEAD(, stream_chan) members;
+	LIST_HEAD(, upstream_member) members;
 	size_t			 refs;
 	uint32_t		 hash;
 	size_t			 len;
@@ -76,6 +88,36 @@ enum upstream_state {
 	UP_CONNECTING,
 	UP_HELLO,
 	UP_READY,
+};
+
+enum upstream_sub_state {
+	SUB_WAITING,	/* not subscribed (broker down or not yet asked) */
+	SUB_PENDING,	/* SUBSCRIBE sent: live events ignored */
+	SUB_REPLAY,	/* SUBSCRIBED seen: its replay events arrive */
+	SUB_LIVE,	/* gets live events of its channels */
+};
+
+enum upstream_cursor {
+	CURSOR_NONE,
+	CURSOR_SET,
+	CURSOR_BAD,	/* the browser's id is not an event id */
+};
+
+/*
+ * What one stream is subscribed to, and how far it got: private to this
+ * file.  The stream holds it from upstream_attach() to upstream_detach().
+ */
+struct upstream_sub {
+	struct stream		*s;
+	TAILQ_ENTRY(upstream_sub) entry;	/* all subscriptions */
+	TAILQ_ENTRY(upstream_sub) pend_entry;	/* the pending FIFO */
+	uint64_t		 token;		/* SUBSCRIBE ref */
+	struct eventid		 cursor;	/* last id delivered */
+	uint8_t			 state;
+	uint8_t			 cursor_state;
+	uint8_t			 in_pending;	/* on up_pending */
+	uint8_t			 nchan;
+	struct upstream_member	 chans[];
 };
 
 struct upstream_stats	 upstream_stats;
@@ -91,8 +133,10 @@ static double		 up_backoff = UPSTREAM_BACKOFF_MIN;
 static struct buf	 up_in, up_out;
 static int		 up_in_read;	/* inside the read callback */
 static int		 up_failed;	/* drop after the read callback */
-static TAILQ_HEAD(, stream) up_pending = TAILQ_HEAD_INITIALIZER(up_pending);
-static struct stream	*up_replay_to;	/* NULL: discard the replay */
+static TAILQ_HEAD(, upstream_sub) up_subs = TAILQ_HEAD_INITIALIZER(up_subs);
+static TAILQ_HEAD(, upstream_sub) up_pending =
+    TAILQ_HEAD_INITIALIZER(up_pending);
+static struct upstream_sub *up_replay_to;	/* NULL: discard the replay */
 static uint64_t		 up_replay_left;
 
 static struct channel	**up_chan;
@@ -168,8 +212,10 @@ upstream_connected(void)
 	return (up_state == UP_READY);
 }
 
-int
-upstream_join(struct stream *s, size_t i, const char *name, size_t len)
+/* Makes sub a member of its i-th channel (counted; may create it). */
+static int
+upstream_join(struct upstream_sub *sub, size_t i, const char *name,
+    size_t len)
 {
 	struct channel	*ch;
 	uint32_t	 h = hash_name(name, len);
@@ -191,35 +237,74 @@ upstream_join(struct stream *s, size_t i, const char *name, size_t len)
 		up_nchan++;
 	}
 	ch->refs++;
-	s->chans[i].ch = ch;
-	s->chans[i].s = s;
-	LIST_INSERT_HEAD(&ch->members, &s->chans[i], entry);
+	sub->chans[i].ch = ch;
+	sub->chans[i].sub = sub;
+	LIST_INSERT_HEAD(&ch->members, &sub->chans[i], entry);
 	return (0);
 }
 
-/* Sends SUBSCRIBE for s's channels from its cursor; s becomes PENDING. */
+/*
+ * Takes the request's channels and cursor as s's subscription, not yet
+ * asked for (upstream_subscribe does).  NULL when memory fails (logged).
+ */
+struct upstream_sub *
+upstream_attach(struct stream *s, const struct http_req *req)
+{
+	struct upstream_sub	*sub;
+	const char		*name;
+	size_t			 i, len;
+
+	sub = calloc(1, sizeof(*sub) + req->nchan * sizeof(sub->chans[0]));
+	if (sub == NULL) {
+		log_warn("calloc");
+		return (NULL);
+	}
+	sub->s = s;
+	sub->token = stream_id(s);
+	sub->state = SUB_WAITING;
+	if (req->lastid_state == HTTP_LASTID_SET &&
+	    eventid_parse(req->lastid, req->lastidlen, &sub->cursor) == 0)
+		sub->cursor_state = CURSOR_SET;
+	else if (req->lastid_state != HTTP_LASTID_NONE)
+		sub->cursor_state = CURSOR_BAD;
+	TAILQ_INSERT_TAIL(&up_subs, sub, entry);
+	for (i = 0; i < req->nchan; i++) {
+		name = http_req_channel(req, i, &len);
+		if (upstream_join(sub, i, name, len) == -1) {
+			log_warnx("out of memory for channel");
+			upstream_detach(sub);
+			return (NULL);
+		}
+		sub->nchan++;
+	}
+	log_debug("stream %llu: %u channel(s), cursor %s",
+	    (unsigned long long)sub->token, sub->nchan,
+	    sub->cursor_state == CURSOR_SET ? req->lastid :
+	    sub->cursor_state == CURSOR_BAD ? "(malformed)" : "(none)");
+	return (sub);
+}
+
+/* Sends SUBSCRIBE for sub's channels from its cursor; it becomes PENDING. */
 void
-upstream_subscribe(struct stream *s)
+upstream_subscribe(struct upstream_sub *s)
 {
 	struct proto_str	 names[PROTO_MAX_CHANNELS];
 	char			 id[EVENTID_MAX];
 	const char		*last = NULL;
 	size_t			 lastlen = 0, i, n = 0;
 
-	if (s->state == STREAM_CLOSING || s->state == STREAM_DEAD)
-		return;
-	s->state = STREAM_WAITING;
+	s->state = SUB_WAITING;
 	if (up_state != UP_READY)
 		return;
 	for (i = 0; i < s->nchan && n < PROTO_MAX_CHANNELS; i++) {
 		names[n].ptr = s->chans[i].ch->name;
 		names[n++].len = (uint32_t)s->chans[i].ch->len;
 	}
-	if (s->cursor_state == STREAM_CURSOR_SET) {
+	if (s->cursor_state == CURSOR_SET) {
 		lastlen = eventid_format(id, sizeof(id), s->cursor.epoch,
 		    s->cursor.seq);
 		last = id;
-	} else if (s->cursor_state == STREAM_CURSOR_BAD) {
+	} else if (s->cursor_state == CURSOR_BAD) {
 		last = UPSTREAM_BAD_CURSOR;
 		lastlen = strlen(last);
 	}
@@ -230,19 +315,25 @@ upstream_subscribe(struct stream *s)
 		return;
 	}
 	upstream_stats.subscribes++;
-	s->state = STREAM_PENDING;
+	s->state = SUB_PENDING;
 	s->in_pending = 1;
 	TAILQ_INSERT_TAIL(&up_pending, s, pend_entry);
 	upstream_want_write();
 }
 
+/*
+ * Forgets a subscription (NULL: none): its channels are left, and
+ * unsubscribed when it was their last member.
+ */
 void
-upstream_leave(struct stream *s)
+upstream_detach(struct upstream_sub *s)
 {
 	struct channel		*ch;
 	struct proto_str	 name;
 	size_t			 i;
 
+	if (s == NULL)
+		return;
 	if (s->in_pending) {
 		TAILQ_REMOVE(&up_pending, s, pend_entry);
 		s->in_pending = 0;
@@ -269,13 +360,15 @@ upstream_leave(struct stream *s)
 		}
 		upstream_chan_remove(ch);
 	}
+	TAILQ_REMOVE(&up_subs, s, entry);
+	free(s);
 }
 
 /* The pending stream a SUBSCRIBED/RESET/ERROR with this ref is for. */
-static struct stream *
+static struct upstream_sub *
 upstream_pending_find(uint64_t ref)
 {
-	struct stream	*s;
+	struct upstream_sub	*s;
 
 	TAILQ_FOREACH(s, &up_pending, pend_entry)
 		if (s->token == ref)
@@ -284,7 +377,7 @@ upstream_pending_find(uint64_t ref)
 }
 
 static void
-upstream_pending_remove(struct stream *s)
+upstream_pending_remove(struct upstream_sub *s)
 {
 	TAILQ_REMOVE(&up_pending, s, pend_entry);
 	s->in_pending = 0;
@@ -307,7 +400,7 @@ upstream_msg(struct buf *b, int rc)
 static void
 upstream_on_subscribed(struct proto_msg *msg)
 {
-	struct stream		*s;
+	struct upstream_sub	*s;
 	struct sendq_msg	*m;
 	struct eventid		 head;
 	struct buf		 b;
@@ -319,23 +412,23 @@ upstream_on_subscribed(struct proto_msg *msg)
 		return;
 	}
 	upstream_pending_remove(s);
-	if (s->cursor_state != STREAM_CURSOR_SET &&
+	if (s->cursor_state != CURSOR_SET &&
 	    eventid_parse(h->ptr, h->len, &head) == 0) {
 		buf_init(&b, 0);
 		if ((m = upstream_msg(&b, sse_cursor(&b, h->ptr,
 		    h->len))) != NULL) {
-			stream_send(s, m);
+			stream_send(s->s, m);
 			sendq_msg_unref(m);
 		}
 		s->cursor = head;
-		s->cursor_state = STREAM_CURSOR_SET;
+		s->cursor_state = CURSOR_SET;
 	}
 	if (msg->u.subscribed.nreplay > 0) {
-		s->state = STREAM_REPLAY;
+		s->state = SUB_REPLAY;
 		up_replay_to = s;
 		up_replay_left = msg->u.subscribed.nreplay;
 	} else
-		s->state = STREAM_LIVE;
+		s->state = SUB_LIVE;
 	log_debug("stream %llu: subscribed, head %.*s, %llu to replay",
 	    (unsigned long long)s->token, (int)h->len, h->ptr,
 	    (unsigned long long)msg->u.subscribed.nreplay);
@@ -344,7 +437,7 @@ upstream_on_subscribed(struct proto_msg *msg)
 static void
 upstream_on_reset(struct proto_msg *msg)
 {
-	struct stream		*s;
+	struct upstream_sub	*s;
 	struct sendq_msg	*m;
 	struct buf		 b;
 	struct eventid		 head;
@@ -359,15 +452,27 @@ upstream_on_reset(struct proto_msg *msg)
 	if ((m = upstream_msg(&b, sse_reset(&b, r->ptr, r->len, o->ptr,
 	    o->len, h->ptr, h->len))) == NULL)
 		return;
-	stream_send(s, m);
+	stream_send(s->s, m);
 	sendq_msg_unref(m);
 	if (eventid_parse(h->ptr, h->len, &head) == 0) {
 		s->cursor = head;
-		s->cursor_state = STREAM_CURSOR_SET;
+		s->cursor_state = CURSOR_SET;
 	}
 	log_debug("stream %llu: reset (%.*s), head %.*s",
 	    (unsigned long long)s->token, (int)r->len, r->ptr, (int)h->len,
 	    h->ptr);
+}
+
+/* Sends an event to sub's stream and moves sub's cursor to it. */
+static void
+upstream_deliver(struct upstream_sub *sub, struct sendq_msg *m,
+    const struct eventid *id)
+{
+	stream_deliver(sub->s, m);
+	if (id != NULL) {
+		sub->cursor = *id;
+		sub->cursor_state = CURSOR_SET;
+	}
 }
 
 /*
@@ -378,9 +483,9 @@ static void
 upstream_on_event(struct proto_msg *msg)
 {
 	struct channel		*ch;
-	struct stream_chan	*sc;
+	struct upstream_member	*sc;
 	struct sendq_msg	*m = NULL;
-	struct stream		*s;
+	struct upstream_sub	*s;
 	struct eventid		 id, *idp = &id;
 	struct buf		 b;
 	const struct proto_str	*c = &msg->u.event.channel;
@@ -399,12 +504,12 @@ upstream_on_event(struct proto_msg *msg)
 			up_replay_to = NULL;
 		if (s == NULL)
 			return;
-		if (up_replay_left == 0 && s->state == STREAM_REPLAY)
-			s->state = STREAM_LIVE;
+		if (up_replay_left == 0 && s->state == SUB_REPLAY)
+			s->state = SUB_LIVE;
 		if ((m = upstream_msg(&b, sse_event(&b, i->ptr, i->len,
 		    t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
-		stream_deliver(s, m, idp);
+		upstream_deliver(s, m, idp);
 		sendq_msg_unref(m);
 		return;
 	}
@@ -412,12 +517,12 @@ upstream_on_event(struct proto_msg *msg)
 	    hash_name(c->ptr, c->len))) == NULL)
 		return;
 	LIST_FOREACH(sc, &ch->members, entry) {
-		if (sc->s->state != STREAM_LIVE)
+		if (sc->sub->state != SUB_LIVE)
 			continue;
 		if (m == NULL && (m = upstream_msg(&b, sse_event(&b, i->ptr,
 		    i->len, t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
-		stream_deliver(sc->s, m, idp);
+		upstream_deliver(sc->sub, m, idp);
 	}
 	sendq_msg_unref(m);
 	buf_free(&b);
@@ -426,7 +531,7 @@ upstream_on_event(struct proto_msg *msg)
 static void
 upstream_on_error(struct proto_msg *msg)
 {
-	struct stream	*s;
+	struct upstream_sub	*s;
 
 	log_warnx("broker error %llu for ref %llu: %.*s",
 	    (unsigned long long)msg->u.error.code,
@@ -438,17 +543,19 @@ upstream_on_error(struct proto_msg *msg)
 	}
 	if (msg->ref != 0 && (s = upstream_pending_find(msg->ref)) != NULL) {
 		upstream_pending_remove(s);
-		stream_end(s);
+		stream_end(s->s);	/* detaches s */
 	}
 }
 
-/* Subscribes a stream that waits for the connection. */
+/* Subscribes every stream that waits for the connection. */
 static void
-upstream_resubscribe_cb(struct stream *s, void *arg)
+upstream_resubscribe(void)
 {
-	(void)arg;
-	if (s->state == STREAM_WAITING)
-		upstream_subscribe(s);
+	struct upstream_sub	*s;
+
+	TAILQ_FOREACH(s, &up_subs, entry)
+		if (s->state == SUB_WAITING)
+			upstream_subscribe(s);
 }
 
 static void
@@ -466,7 +573,7 @@ upstream_on_welcome(struct proto_msg *msg)
 	log_info("connected to the broker at %s (epoch %.*s)",
 	    up_addr.sun_path, (int)msg->u.welcome.epoch.len,
 	    msg->u.welcome.epoch.ptr);
-	stream_foreach(upstream_resubscribe_cb, NULL);
+	upstream_resubscribe();
 }
 
 static void
@@ -677,16 +784,17 @@ upstream_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Every stream goes back to waiting for a new connection. */
 static void
-upstream_unsubscribed_cb(struct stream *s, void *arg)
+upstream_unsubscribed(void)
 {
-	(void)arg;
-	if (s->in_pending) {
-		TAILQ_REMOVE(&up_pending, s, pend_entry);
-		s->in_pending = 0;
+	struct upstream_sub	*s;
+
+	TAILQ_FOREACH(s, &up_subs, entry) {
+		if (s->in_pending) {
+			TAILQ_REMOVE(&up_pending, s, pend_entry);
+			s->in_pending = 0;
+		}
+		s->state = SUB_WAITING;
 	}
-	if (s->state == STREAM_PENDING || s->state == STREAM_REPLAY ||
-	    s->state == STREAM_LIVE)
-		s->state = STREAM_WAITING;
 }
 
 /* Drops the connection (not inside the read loop: see upstream_fail). */
@@ -709,7 +817,7 @@ upstream_down(const char *why)
 	up_failed = 0;
 	up_replay_to = NULL;
 	up_replay_left = 0;
-	stream_foreach(upstream_unsubscribed_cb, NULL);
+	upstream_unsubscribed();
 	buf_free(&up_in);
 	buf_free(&up_out);
 	buf_init(&up_in, PROTO_HEADER_LEN + PROTO_MAX_FRAME + UPSTREAM_READ);
