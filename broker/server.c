@@ -1,18 +1,18 @@
 /*
  * The listening socket and what the whole broker shares: accepting, the
- * fan-out of a new event, closing marked connections, the pruning timer,
- * signals.
+ * fan-out of a new event, the watcher that writes queued output, the
+ * pruning timer, signals.
  *
  * Bounds and policy: connections are limited only by file descriptors; at
  * EMFILE/ENFILE the spare descriptor is given up to accept and close the
  * pending connection at once (it is refused rather than left to spin the
  * loop), counted in accept_errors, and accepting pauses for a moment.
- * Connections over their own bounds are closed by server_reap after the
+ * Connections over their own bounds are closed by conn_reap after the
  * work that marked them (see conn.c).
  *
- * Output is written by server_flush_cb, once per loop iteration just
- * before the loop blocks, for the connections that had something queued
- * (the pending list; see conn.c).
+ * Output is written once per loop iteration just before the loop blocks
+ * (server_flush_cb runs conn_flush_pending), for the connections that had
+ * something queued (the pending list; see conn.c).
  */
 #include "config.h"
 
@@ -224,14 +224,9 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 void
 server_stop(struct server *s)
 {
-	struct conn	*c;
 	struct stat	 st;
 
-	server_reap(s);
-	while ((c = TAILQ_FIRST(&s->conns)) != NULL) {
-		conn_flush(c);
-		conn_free(c);
-	}
+	conn_close_all(s);
 	ev_io_stop(s->loop, &s->accept_io);
 	ev_timer_stop(s->loop, &s->accept_timer);
 	ev_timer_stop(s->loop, &s->prune_timer);
@@ -251,7 +246,7 @@ server_stop(struct server *s)
 /*
  * Queues ev for every subscriber of its channel: the same frame by
  * reference.  A subscriber that goes over its bound is only marked here;
- * server_reap closes it after the loop.
+ * conn_reap closes it after the loop.
  */
 void
 server_fanout(struct server *s, struct event *ev)
@@ -261,20 +256,6 @@ server_fanout(struct server *s, struct event *ev)
 	(void)s;
 	TAILQ_FOREACH(sub, &ev->channel->subs, chentry)
 		conn_send_event(sub->conn, ev, 0);
-}
-
-/* Closes the connections marked by conn_doom. */
-void
-server_reap(struct server *s)
-{
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&s->doomed)) != NULL) {
-		TAILQ_REMOVE(&s->doomed, c, doomentry);
-		if (c->flags & CONN_FLUSH)
-			conn_flush(c);
-		conn_free(c);
-	}
 }
 
 /*
@@ -288,17 +269,10 @@ static void
 server_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct server	*s = w->data;
-	struct conn	*c;
 
 	(void)loop;
 	(void)revents;
-	while ((c = TAILQ_FIRST(&s->pending)) != NULL) {
-		TAILQ_REMOVE(&s->pending, c, pendentry);
-		c->flags &= ~CONN_PENDING;
-		if (!(c->flags & CONN_DOOMED))
-			conn_output(c);
-	}
-	server_reap(s);
+	conn_flush_pending(s);
 }
 
 /* Refuses one pending connection when out of descriptors (see top). */
