@@ -37,9 +37,11 @@
  * end-of-request that much later is closed outright.
  *
  * Ends are never done inside a fan-out: a write error only marks the
- * stream dead and puts it on the reap list, which stream_reap() empties
- * after the fan-out loop (the upstream calls it, and a check watcher at
- * the end of the loop iteration).
+ * stream dead and puts it on the reap list (a list entry in the stream and
+ * a flag, so marking cannot fail), which stream_reap() empties after the
+ * fan-out loop (the upstream calls it, and a check watcher at the end of
+ * the loop iteration).  The broker closes its connections the same way
+ * (conn_doom, conn_reap).
  *
  * Heartbeat: one timer and the list of all streams ordered by last write
  * (libev's idiom for many equal timeouts); the timer pings the streams at
@@ -83,6 +85,7 @@ struct stream {
 	ev_io			 wio;		/* only while output queued */
 	TAILQ_ENTRY(stream)	 hb_entry;	/* all streams, by last write */
 	TAILQ_ENTRY(stream)	 flush_entry;	/* output to write */
+	TAILQ_ENTRY(stream)	 reap_entry;	/* to free or end after a fan-out */
 	ev_tstamp		 last_write;
 	uint64_t		 id;		/* for logs; the SUBSCRIBE ref */
 	struct upstream_sub	*sub;		/* NULL once ended */
@@ -105,8 +108,8 @@ static atomic_size_t	 stream_slots;		/* reserved + open */
 static uint64_t		 stream_next_id;
 static ev_timer		 stream_hb_ev;
 static ev_check		 stream_reap_ev;
-static struct stream	**stream_reap_list;
-static size_t		 stream_reap_n, stream_reap_cap;
+static TAILQ_HEAD(, stream) stream_reapq =
+    TAILQ_HEAD_INITIALIZER(stream_reapq);	/* doomed, see the top */
 static void		(*stream_done_cb)(void);
 static int		 stream_shutting_down;
 
@@ -494,9 +497,6 @@ fail:
 static void
 stream_doom(struct stream *s, int dead)
 {
-	struct stream	**nl;
-	size_t		  ncap;
-
 	if (dead) {
 		s->state = STREAM_DEAD;
 		ev_io_stop(stream_loop, &s->rio);
@@ -504,16 +504,8 @@ stream_doom(struct stream *s, int dead)
 	}
 	if (s->reaping)
 		return;
-	if (stream_reap_n == stream_reap_cap) {
-		ncap = stream_reap_cap ? stream_reap_cap * 2 : 64;
-		nl = reallocarray(stream_reap_list, ncap, sizeof(*nl));
-		if (nl == NULL)
-			fatal("reallocarray");
-		stream_reap_list = nl;
-		stream_reap_cap = ncap;
-	}
 	s->reaping = 1;
-	stream_reap_list[stream_reap_n++] = s;
+	TAILQ_INSERT_TAIL(&stream_reapq, s, reap_entry);
 	ev_check_start(stream_loop, &stream_reap_ev);
 }
 
@@ -522,17 +514,15 @@ void
 stream_reap(void)
 {
 	struct stream	*s;
-	size_t		 i;
 
-	for (i = 0; i < stream_reap_n; i++) {
-		s = stream_reap_list[i];
+	while ((s = TAILQ_FIRST(&stream_reapq)) != NULL) {
+		TAILQ_REMOVE(&stream_reapq, s, reap_entry);
 		s->reaping = 0;
 		if (s->state == STREAM_DEAD)
 			stream_free(s);
 		else
 			stream_end(s);
 	}
-	stream_reap_n = 0;
 	ev_check_stop(stream_loop, &stream_reap_ev);
 }
 
@@ -641,9 +631,6 @@ stream_free_all(void)
 	stream_reap();
 	while ((s = TAILQ_FIRST(&stream_list)) != NULL)
 		stream_free(s);
-	free(stream_reap_list);
-	stream_reap_list = NULL;
-	stream_reap_n = stream_reap_cap = 0;
 	ev_timer_stop(stream_loop, &stream_hb_ev);
 	ev_check_stop(stream_loop, &stream_reap_ev);
 	ev_prepare_stop(stream_loop, &stream_flush_ev);

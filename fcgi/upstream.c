@@ -132,7 +132,7 @@ static ev_timer		 up_retry;
 static double		 up_backoff = UPSTREAM_BACKOFF_MIN;
 static struct buf	 up_in, up_out;
 static int		 up_in_read;	/* inside the read callback */
-static int		 up_failed;	/* drop after the read callback */
+static const char	*up_doomed;	/* why: drop after the frame loop */
 static TAILQ_HEAD(, upstream_sub) up_subs = TAILQ_HEAD_INITIALIZER(up_subs);
 static TAILQ_HEAD(, upstream_sub) up_pending =
     TAILQ_HEAD_INITIALIZER(up_pending);
@@ -145,7 +145,8 @@ static size_t		 up_nbuckets, up_nchan;
 static void	upstream_io_cb(struct ev_loop *, ev_io *, int);
 static void	upstream_retry_cb(struct ev_loop *, ev_timer *, int);
 static void	upstream_down(const char *);
-static void	upstream_fail(const char *);
+static void	upstream_doom(const char *);
+static void	upstream_reap(void);
 
 static struct channel *
 upstream_chan_find(const char *name, size_t len, uint32_t h)
@@ -311,7 +312,7 @@ upstream_subscribe(struct upstream_sub *s)
 	if (proto_encode_subscribe(&up_out, s->token, names, n, last,
 	    lastlen) == -1) {
 		upstream_stats.dropped_out++;
-		upstream_fail("output to the broker over its bound");
+		upstream_doom("output to the broker over its bound");
 		return;
 	}
 	upstream_stats.subscribes++;
@@ -353,7 +354,7 @@ upstream_detach(struct upstream_sub *s)
 			if (proto_encode_unsubscribe(&up_out, 0, &name,
 			    1) == -1) {
 				upstream_stats.dropped_out++;
-				upstream_fail("output to the broker over its "
+				upstream_doom("output to the broker over its "
 				    "bound");
 			} else
 				upstream_want_write();
@@ -538,7 +539,7 @@ upstream_on_error(struct proto_msg *msg)
 	    (unsigned long long)msg->ref, (int)msg->u.error.message.len,
 	    msg->u.error.message.ptr);
 	if (up_state != UP_READY) {
-		upstream_fail("refused by the broker");
+		upstream_doom("refused by the broker");
 		return;
 	}
 	if (msg->ref != 0 && (s = upstream_pending_find(msg->ref)) != NULL) {
@@ -562,7 +563,7 @@ static void
 upstream_on_welcome(struct proto_msg *msg)
 {
 	if (up_state != UP_HELLO) {
-		upstream_fail("unexpected WELCOME");
+		upstream_doom("unexpected WELCOME");
 		return;
 	}
 	up_state = UP_READY;
@@ -601,7 +602,7 @@ upstream_dispatch(struct proto_msg *msg)
 	default:
 		log_warnx("unexpected %s from the broker",
 		    proto_type_name(msg->type));
-		upstream_fail("protocol error");
+		upstream_doom("protocol error");
 		break;
 	}
 }
@@ -617,7 +618,7 @@ upstream_read(void)
 	int			 rc;
 
 	if (buf_reserve(&up_in, UPSTREAM_READ) == -1) {
-		upstream_fail("input buffer");
+		upstream_doom("input buffer");
 		return;
 	}
 	n = read(up_io.fd, buf_tail(&up_in), UPSTREAM_READ);
@@ -625,23 +626,23 @@ upstream_read(void)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
 		log_warn("read from the broker");
-		upstream_fail("read error");
+		upstream_doom("read error");
 		return;
 	}
 	if (n == 0) {
-		upstream_fail("closed by the broker");
+		upstream_doom("closed by the broker");
 		return;
 	}
 	buf_commit(&up_in, (size_t)n);
 	up_in_read = 1;
-	while (!up_failed && buf_used(&up_in) > 0) {
+	while (up_doomed == NULL && buf_used(&up_in) > 0) {
 		rc = proto_decode(buf_head(&up_in), buf_used(&up_in),
 		    PROTO_MAX_FRAME, &msg, &used, err, sizeof(err));
 		if (rc == PROTO_MORE)
 			break;
 		if (rc == PROTO_BAD) {
 			log_warnx("bad frame from the broker: %s", err);
-			upstream_fail("protocol error");
+			upstream_doom("protocol error");
 			break;
 		}
 		upstream_dispatch(&msg);
@@ -650,8 +651,7 @@ upstream_read(void)
 	}
 	up_in_read = 0;
 	stream_reap();
-	if (up_failed)
-		upstream_down(NULL);
+	upstream_reap();
 }
 
 static void
@@ -726,7 +726,7 @@ upstream_connect(void)
 
 	buf_reset(&up_in);
 	buf_reset(&up_out);
-	up_failed = 0;
+	up_doomed = NULL;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		log_warn("socket");
@@ -797,7 +797,7 @@ upstream_unsubscribed(void)
 	}
 }
 
-/* Drops the connection (not inside the read loop: see upstream_fail). */
+/* Drops the connection (not inside the read loop: see upstream_doom). */
 static void
 upstream_down(const char *why)
 {
@@ -814,7 +814,7 @@ upstream_down(const char *why)
 	if (was_ready)
 		upstream_stats.disconnects++;
 	up_state = UP_DOWN;
-	up_failed = 0;
+	up_doomed = NULL;
 	up_replay_to = NULL;
 	up_replay_left = 0;
 	upstream_unsubscribed();
@@ -832,17 +832,29 @@ upstream_down(const char *why)
 		up_backoff = UPSTREAM_BACKOFF_MAX;
 }
 
-/* Drops the connection now, or after the frame loop when inside it. */
+/*
+ * Marks the connection to be dropped after the frame loop, so that no
+ * handler sees the streams' subscriptions reset under it; outside the
+ * loop it is dropped at once.  The same "close this later" as the
+ * streams' (stream_doom), with a flag alone: there is one connection.
+ */
 static void
-upstream_fail(const char *why)
+upstream_doom(const char *why)
 {
-	if (up_in_read) {
-		if (!up_failed)
-			log_warnx("broker connection: %s", why);
-		up_failed = 1;
-		return;
-	}
-	upstream_down(why);
+	if (up_doomed == NULL)
+		up_doomed = why;
+	if (!up_in_read)
+		upstream_reap();
+}
+
+/* Drops the connection if it was marked. */
+static void
+upstream_reap(void)
+{
+	const char	*why = up_doomed;
+
+	if (why != NULL)
+		upstream_down(why);
 }
 
 void
