@@ -206,12 +206,11 @@ json_value(struct buf *out, const msgpack_object *o, int depth)
 int
 json_render(struct buf *out, const msgpack_object *o)
 {
-	size_t	 off = out->off, len = out->len;
+	size_t	 mark = buf_used(out);
 	int	 r;
 
-	/* An append may compact the buffer (off becomes 0), never consume. */
 	if ((r = json_value(out, o, 0)) != JSON_OK)
-		out->len = out->off + (len - off);
+		buf_truncate(out, mark);
 	return (r);
 }
 

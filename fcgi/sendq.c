@@ -44,13 +44,9 @@ sendq_msg_new(struct buf *b, int raw)
 
 	if ((m = malloc(sizeof(*m))) == NULL)
 		return (NULL);
-	buf_compact(b);
 	m->refs = 1;
 	m->raw = raw;
-	m->len = buf_used(b);
-	m->data = b->data;
-	b->data = NULL;
-	b->off = b->len = b->cap = 0;
+	m->data = buf_detach(b, &m->len);
 	return (m);
 }
 

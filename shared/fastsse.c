@@ -448,14 +448,7 @@ client_next(struct fastsse *c, enum client_want want, uint64_t ref,
 static void
 client_cut(struct fastsse *c, size_t at, size_t len)
 {
-	char	*p = c->in.data + c->in.off;
-
-	if (at == 0) {
-		buf_consume(&c->in, len);
-		return;
-	}
-	memmove(p + at, p + at + len, buf_used(&c->in) - at - len);
-	c->in.len -= len;
+	buf_cut(&c->in, at, len);
 }
 
 /* Waits for the answer to request ref; on 1, *m must be freed and cut. */

@@ -55,7 +55,7 @@ int
 sse_event(struct buf *b, const char *id, size_t idlen, const char *type,
     size_t typelen, const char *data, size_t datalen)
 {
-	size_t	start = b->len, off = b->off, i, line;
+	size_t	mark = buf_used(b), i, line;
 
 	if (!sse_field_ok(id, idlen) || !sse_field_ok(type, typelen))
 		return (-1);
@@ -78,8 +78,7 @@ sse_event(struct buf *b, const char *id, size_t idlen, const char *type,
 		goto fail;
 	return (0);
 fail:
-	/* buf_reserve may have compacted; b->off was then reset to 0. */
-	b->len = start - (off - b->off);
+	buf_truncate(b, mark);
 	return (-1);
 }
 
@@ -113,7 +112,7 @@ int
 sse_reset(struct buf *b, const char *reason, size_t reasonlen,
     const char *oldest, size_t oldestlen, const char *head, size_t headlen)
 {
-	size_t	start = b->len, off = b->off;
+	size_t	mark = buf_used(b);
 
 	if (!sse_field_ok(head, headlen))
 		return (-1);
@@ -126,7 +125,7 @@ sse_reset(struct buf *b, const char *reason, size_t reasonlen,
 		goto fail;
 	return (0);
 fail:
-	b->len = start - (off - b->off);
+	buf_truncate(b, mark);
 	return (-1);
 }
 
