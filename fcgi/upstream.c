@@ -52,8 +52,8 @@
 #include "buf.h"
 #include "eventid.h"
 #include "http.h"
-#include "hash.h"
 #include "log.h"
+#include "nametab.h"
 #include "proto.h"
 #include "responder.h"
 #include "sse.h"
@@ -66,6 +66,7 @@
 #define UPSTREAM_BACKOFF_MAX	5.0
 #define UPSTREAM_BAD_CURSOR	"malformed"	/* never a valid id */
 #define UPSTREAM_HELLO_TIMEOUT	5.0	/* connect + WELCOME */
+#define UPSTREAM_BUCKETS0	256	/* first size of the channel table */
 
 /* A subscription's membership in one channel (in the channel's list). */
 struct upstream_member {
@@ -75,10 +76,9 @@ struct upstream_member {
 };
 
 struct channel {
-	struct channel		*hnext;
+	struct nametab_node	 node;		/* in up_chans, by name */
 	LIST_HEAD(, upstream_member) members;
 	size_t			 refs;
-	uint32_t		 hash;
 	size_t			 len;
 	char			 name[];	/* NUL-terminated */
 };
@@ -139,8 +139,7 @@ static TAILQ_HEAD(, upstream_sub) up_pending =
 static struct upstream_sub *up_replay_to;	/* NULL: discard the replay */
 static uint64_t		 up_replay_left;
 
-static struct channel	**up_chan;
-static size_t		 up_nbuckets, up_nchan;
+static struct nametab	 up_chans;
 
 static void	upstream_io_cb(struct ev_loop *, ev_io *, int);
 static void	upstream_retry_cb(struct ev_loop *, ev_timer *, int);
@@ -149,50 +148,19 @@ static void	upstream_doom(const char *);
 static void	upstream_reap(void);
 
 static struct channel *
-upstream_chan_find(const char *name, size_t len, uint32_t h)
+upstream_chan_find(const char *name, size_t len)
 {
-	struct channel	*ch;
+	struct nametab_node	*n;
 
-	if (up_nbuckets == 0)
+	if ((n = nametab_find(&up_chans, name, len)) == NULL)
 		return (NULL);
-	for (ch = up_chan[h & (up_nbuckets - 1)]; ch != NULL; ch = ch->hnext)
-		if (ch->hash == h && ch->len == len &&
-		    memcmp(ch->name, name, len) == 0)
-			return (ch);
-	return (NULL);
-}
-
-/* Doubles the table when it is full; keeps the old one if memory fails. */
-static void
-upstream_chan_grow(void)
-{
-	struct channel	**nt, *ch, *next;
-	size_t		  n, i;
-
-	n = up_nbuckets ? up_nbuckets * 2 : 256;
-	if ((nt = calloc(n, sizeof(*nt))) == NULL)
-		return;
-	for (i = 0; i < up_nbuckets; i++)
-		for (ch = up_chan[i]; ch != NULL; ch = next) {
-			next = ch->hnext;
-			ch->hnext = nt[ch->hash & (n - 1)];
-			nt[ch->hash & (n - 1)] = ch;
-		}
-	free(up_chan);
-	up_chan = nt;
-	up_nbuckets = n;
+	return (NAMETAB_ENTRY(n, struct channel, node));
 }
 
 static void
 upstream_chan_remove(struct channel *ch)
 {
-	struct channel	**pp;
-
-	for (pp = &up_chan[ch->hash & (up_nbuckets - 1)]; *pp != ch;
-	    pp = &(*pp)->hnext)
-		;
-	*pp = ch->hnext;
-	up_nchan--;
+	nametab_remove(&up_chans, &ch->node);
 	free(ch);
 }
 
@@ -219,23 +187,16 @@ upstream_join(struct upstream_sub *sub, size_t i, const char *name,
     size_t len)
 {
 	struct channel	*ch;
-	uint32_t	 h = hash_name(name, len);
 
-	if ((ch = upstream_chan_find(name, len, h)) == NULL) {
-		if (up_nchan >= up_nbuckets)
-			upstream_chan_grow();
-		if (up_nbuckets == 0 ||
-		    (ch = malloc(sizeof(*ch) + len + 1)) == NULL)
+	if ((ch = upstream_chan_find(name, len)) == NULL) {
+		if ((ch = malloc(sizeof(*ch) + len + 1)) == NULL)
 			return (-1);
 		ch->refs = 0;
-		ch->hash = h;
 		ch->len = len;
 		memcpy(ch->name, name, len);
 		ch->name[len] = '\0';
 		LIST_INIT(&ch->members);
-		ch->hnext = up_chan[h & (up_nbuckets - 1)];
-		up_chan[h & (up_nbuckets - 1)] = ch;
-		up_nchan++;
+		nametab_insert(&up_chans, &ch->node, ch->name, len);
 	}
 	ch->refs++;
 	sub->chans[i].ch = ch;
@@ -514,8 +475,7 @@ upstream_on_event(struct proto_msg *msg)
 		sendq_msg_unref(m);
 		return;
 	}
-	if ((ch = upstream_chan_find(c->ptr, c->len,
-	    hash_name(c->ptr, c->len))) == NULL)
+	if ((ch = upstream_chan_find(c->ptr, c->len)) == NULL)
 		return;
 	LIST_FOREACH(sc, &ch->members, entry) {
 		if (sc->sub->state != SUB_LIVE)
@@ -870,7 +830,8 @@ upstream_init(struct ev_loop *loop, const char *path)
 	buf_init(&up_out, UPSTREAM_OUT_MAX);
 	up_io.fd = -1;
 	ev_init(&up_retry, upstream_retry_cb);
-	upstream_chan_grow();
+	if (nametab_init(&up_chans, UPSTREAM_BUCKETS0) == -1)
+		fatal("calloc");
 	upstream_connect();
 }
 
@@ -894,7 +855,5 @@ upstream_shutdown(void)
 void
 upstream_free(void)
 {
-	free(up_chan);
-	up_chan = NULL;
-	up_nbuckets = up_nchan = 0;
+	nametab_free(&up_chans, NULL);
 }
