@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "fastsse.h"
+#include "jsonstr.h"
 #include "sse.h"
 
 #define CMD_MAX_DATA	(1024 * 1024)
@@ -77,24 +78,12 @@ cmd_connect(const char *socket, int role)
 static void
 cmd_json_string(FILE *f, const char *s)
 {
-	const unsigned char	*p;
+	struct buf	b;
 
-	fputc('"', f);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\r')
-			fputs("\\r", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	buf_init(&b, 0);
+	if (jsonstr_append(&b, s, strlen(s)) == 0)
+		fwrite(buf_head(&b), 1, buf_used(&b), f);
+	buf_free(&b);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonstr.h"
 #include "sse.h"
 
 /* A field value must not end the line early. */
@@ -82,30 +83,13 @@ fail:
 	return (-1);
 }
 
-/* Appends s as a JSON string (the ids and reasons here are plain ASCII). */
+/* Appends s as a JSON string, or null when there is none. */
 static int
 sse_json_str(struct buf *b, const char *s, size_t len)
 {
-	size_t	i;
-
 	if (s == NULL)
 		return (buf_append(b, "null", 4));
-	if (buf_append_byte(b, '"') == -1)
-		return (-1);
-	for (i = 0; i < len; i++) {
-		unsigned char	c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
-			if (buf_append_byte(b, '\\') == -1 ||
-			    buf_append_byte(b, c) == -1)
-				return (-1);
-		} else if (c < 0x20) {
-			if (buf_printf(b, "\\u%04x", c) == -1)
-				return (-1);
-		} else if (buf_append_byte(b, c) == -1)
-			return (-1);
-	}
-	return (buf_append_byte(b, '"'));
+	return (jsonstr_append(b, s, len));
 }
 
 int
