@@ -56,6 +56,7 @@
 #include "nametab.h"
 #include "proto.h"
 #include "responder.h"
+#include "sockpath.h"
 #include "sse.h"
 #include "stream.h"
 #include "upstream.h"
@@ -821,11 +822,8 @@ void
 upstream_init(struct ev_loop *loop, const char *path)
 {
 	up_loop = loop;
-	memset(&up_addr, 0, sizeof(up_addr));
-	up_addr.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(up_addr.sun_path))
+	if (sockpath_addr(&up_addr, path) == -1)
 		fatalx("broker socket path too long: %s", path);
-	strncpy(up_addr.sun_path, path, sizeof(up_addr.sun_path) - 1);
 	buf_init(&up_in, PROTO_HEADER_LEN + PROTO_MAX_FRAME + UPSTREAM_READ);
 	buf_init(&up_out, UPSTREAM_OUT_MAX);
 	up_io.fd = -1;
