@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "fastsse.h"
 #include "jsonstr.h"
+#include "optnum.h"
 #include "sse.h"
 
 #define CMD_MAX_DATA	(1024 * 1024)
@@ -441,8 +442,7 @@ cmd_tail(int argc, char **argv)
 	struct fastsse		*c = NULL;
 	struct fastsse_event	 ev;
 	const char		*socket = NULL, *last_id = NULL;
-	unsigned long		 count = 0, seen = 0;
-	char			*end;
+	unsigned long long	 count = 0, seen = 0;
 	int			 ch, verbose = 0, rv = CMD_ERR;
 
 	while ((ch = getopt_long(argc, argv, "s:i:n:vh", opts, NULL)) != -1) {
@@ -454,10 +454,7 @@ cmd_tail(int argc, char **argv)
 			last_id = optarg;
 			break;
 		case 'n':
-			errno = 0;
-			count = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || *optarg == '\0' ||
-			    *optarg == '-' || count == 0)
+			if (optnum_parse(optarg, 1, ULLONG_MAX, &count) == -1)
 				return (cmd_badusage("--count takes a "
 				    "positive number"));
 			break;

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "proto.h"
 #include "server.h"
+#include "sockpath.h"
 
 #define SERVER_ACCEPT_BATCH	64	/* accepts per callback */
 #define SERVER_ACCEPT_PAUSE	0.1	/* seconds, after EMFILE */
@@ -90,13 +91,10 @@ server_listen(struct server *s, const struct broker_opts *opts)
 	memset(s, 0, sizeof(*s));
 	s->fd = s->spare_fd = -1;
 	s->opts = *opts;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	if (sockpath_addr(&sun, path) == -1) {
 		log_warnx("socket path too long: %s", path);
 		return (-1);
 	}
-	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
 
 	if (opts->socket_default) {
 		strncpy(dir, path, sizeof(dir) - 1);
