@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "protodefs.h"
+
 #define BROKER_NAME			"fastsse-broker"
 #define BROKER_SOCKET_MODE		0660
 #define BROKER_HISTORY_MAX_AGE		1200		/* seconds */

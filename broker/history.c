@@ -25,7 +25,7 @@
 #include <stdlib.h>
 
 #include "history.h"
-#include "proto.h"
+#include "protodefs.h"
 
 #define HISTORY_MERGE_MAX	PROTO_MAX_CHANNELS
 

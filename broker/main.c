@@ -21,7 +21,6 @@
 #include "eventid.h"
 #include "log.h"
 #include "optnum.h"
-#include "proto.h"
 #include "server.h"
 #include "sockpath.h"
 

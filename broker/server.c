@@ -33,7 +33,6 @@
 #include "conn.h"
 #include "event.h"
 #include "log.h"
-#include "proto.h"
 #include "server.h"
 #include "sockpath.h"
 
