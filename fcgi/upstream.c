@@ -639,6 +639,15 @@ upstream_write(void)
 	}
 }
 
+/* Says (errno) that the broker cannot be reached, once until it can. */
+static void
+upstream_warn_connect(void)
+{
+	if (!up_warned)
+		log_warn("connect %s (retrying quietly)", up_addr.sun_path);
+	up_warned = 1;
+}
+
 /* Completes a connect: the socket is writable, check how it went. */
 static void
 upstream_connected_now(void)
@@ -650,10 +659,7 @@ upstream_connected_now(void)
 		e = errno;
 	if (e != 0) {
 		errno = e;
-		if (!up_warned)
-			log_warn("connect %s (retrying quietly)",
-			    up_addr.sun_path);
-		up_warned = 1;
+		upstream_warn_connect();
 		upstream_down(NULL);
 		return;
 	}
@@ -679,6 +685,18 @@ upstream_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		upstream_write();
 }
 
+/* Arms the next connection attempt after the backoff, then doubles it. */
+static void
+upstream_retry_later(void)
+{
+	ev_timer_stop(up_loop, &up_retry);
+	ev_timer_set(&up_retry, up_backoff, 0.);
+	ev_timer_start(up_loop, &up_retry);
+	up_backoff *= 2;
+	if (up_backoff > UPSTREAM_BACKOFF_MAX)
+		up_backoff = UPSTREAM_BACKOFF_MAX;
+}
+
 /* Starts a connection: HELLO is queued, WELCOME completes it. */
 static void
 upstream_connect(void)
@@ -701,10 +719,7 @@ upstream_connect(void)
 	ev_io_init(&up_io, upstream_io_cb, fd, EV_READ | EV_WRITE);
 	if (connect(fd, (struct sockaddr *)&up_addr, sizeof(up_addr)) == -1) {
 		if (errno != EINPROGRESS) {
-			if (!up_warned)
-				log_warn("connect %s (retrying quietly)",
-				    up_addr.sun_path);
-			up_warned = 1;
+			upstream_warn_connect();
 			close(fd);
 			up_io.fd = -1;
 			goto retry;
@@ -721,12 +736,7 @@ upstream_connect(void)
 	return;
 retry:
 	up_state = UP_DOWN;
-	ev_timer_stop(up_loop, &up_retry);
-	ev_timer_set(&up_retry, up_backoff, 0.);
-	ev_timer_start(up_loop, &up_retry);
-	up_backoff *= 2;
-	if (up_backoff > UPSTREAM_BACKOFF_MAX)
-		up_backoff = UPSTREAM_BACKOFF_MAX;
+	upstream_retry_later();
 }
 
 static void
@@ -783,14 +793,8 @@ upstream_down(const char *why)
 	buf_free(&up_out);
 	buf_init(&up_in, PROTO_HEADER_LEN + PROTO_MAX_FRAME + UPSTREAM_READ);
 	buf_init(&up_out, UPSTREAM_OUT_MAX);
-	if (up_stopped)
-		return;
-	ev_timer_stop(up_loop, &up_retry);
-	ev_timer_set(&up_retry, up_backoff, 0.);
-	ev_timer_start(up_loop, &up_retry);
-	up_backoff *= 2;
-	if (up_backoff > UPSTREAM_BACKOFF_MAX)
-		up_backoff = UPSTREAM_BACKOFF_MAX;
+	if (!up_stopped)
+		upstream_retry_later();
 }
 
 /*
