@@ -117,7 +117,6 @@ main(int argc, char **argv)
 	struct ev_loop		*loop;
 	struct timespec		 ts;
 	struct sockaddr_un	 sun;
-	char			*end;
 	unsigned long		 mode;
 	size_t			 age;
 	uint64_t		 epoch;
@@ -139,10 +138,7 @@ main(int argc, char **argv)
 			opts.socket = optarg;
 			break;
 		case 'm':
-			errno = 0;
-			mode = strtoul(optarg, &end, 8);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    mode > 0777)
+			if (optnum_mode(optarg, &mode) == -1)
 				fatalx("bad socket mode: %s", optarg);
 			opts.socket_mode = (mode_t)mode;
 			break;

@@ -7,5 +7,6 @@
 
 int	optnum_parse(const char *, unsigned long long, unsigned long long,
 	    unsigned long long *);
+int	optnum_mode(const char *, unsigned long *);
 
 #endif

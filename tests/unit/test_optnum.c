@@ -1,6 +1,6 @@
 /*
  * shared/optnum.c and shared/sockpath.c: option numbers within their
- * range, digits only; socket paths that fit sun_path and ones that do not;
+ * range, digits only; octal modes; socket paths that fit sun_path and ones that do not;
  * the default path and $FASTSSE_SOCKET.
  */
 #include "config.h"
@@ -19,6 +19,7 @@ main(void)
 	    "0x10", "18446744073709551616", "abc" };
 	struct sockaddr_un	 sun;
 	unsigned long long	 v = 7;
+	unsigned long		 m;
 	char			 path[sizeof(sun.sun_path) + 1];
 	size_t			 i;
 	int			 good = 1, compiled;
@@ -37,6 +38,11 @@ main(void)
 			good = 0;
 		}
 	ok(good, "signs, spaces, suffixes, overflow and words refused");
+	ok(optnum_mode("0660", &m) == 0 && m == 0660 &&
+	    optnum_mode("777", &m) == 0 && m == 0777, "octal modes");
+	ok(optnum_mode("1000", &m) == -1 && optnum_mode("8", &m) == -1 &&
+	    optnum_mode("", &m) == -1 && optnum_mode("-1", &m) == -1 &&
+	    optnum_mode("66x", &m) == -1, "a mode over 0777 or not octal");
 
 	memset(path, 'p', sizeof(path));
 	path[sizeof(sun.sun_path) - 1] = '\0';
