@@ -107,6 +107,7 @@ main(void)
 	tap_is_mem(buf_head(&b), buf_used(&b), "bf", 2, "cut at the end");
 	buf_cut(&b, 0, 2);
 	ok(buf_used(&b) == 0, "cut of everything empties");
+	buf_free(&b);
 
 	/* Detach hands the bytes over and leaves an empty, bounded buffer. */
 	buf_init(&b, 16);
