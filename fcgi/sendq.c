@@ -50,19 +50,12 @@ sendq_msg_new(struct buf *b, int raw)
 	return (m);
 }
 
+/* Frees a message nobody refers to any more (see sendq_msg_unref). */
 void
-sendq_msg_unref(struct sendq_msg *m)
+sendq_msg_free(struct sendq_msg *m)
 {
-	if (m == NULL || --m->refs > 0)
-		return;
 	free(m->data);
 	free(m);
-}
-
-size_t
-sendq_msg_wire(const struct sendq_msg *m)
-{
-	return (m->raw ? m->len : record_stdout_size(m->len));
 }
 
 size_t

@@ -51,9 +51,25 @@ struct sendq_batch {
 };
 
 struct sendq_msg *sendq_msg_new(struct buf *, int);
-void	sendq_msg_unref(struct sendq_msg *);
+void	sendq_msg_free(struct sendq_msg *);
+
+/*
+ * Inline, as they run once per message per stream: the fan-out's hot
+ * path, called from stream.c and upstream.c.
+ */
+static inline void
+sendq_msg_unref(struct sendq_msg *m)
+{
+	if (m != NULL && --m->refs == 0)
+		sendq_msg_free(m);
+}
+
 /* Bytes a message takes on the wire (as its own record when not raw). */
-size_t	sendq_msg_wire(const struct sendq_msg *);
+static inline size_t
+sendq_msg_wire(const struct sendq_msg *m)
+{
+	return (m->raw ? m->len : record_stdout_size(m->len));
+}
 
 /* The queue is NULL while empty: an idle stream holds no memory. */
 int	sendq_push(struct sendq **, struct sendq_msg *);
