@@ -8,8 +8,9 @@
 
 #include <stddef.h>
 
+#include "protodefs.h"
+
 #define BROKER_NAME			"fastsse-broker"
-#define BROKER_SOCKET_NAME		"fastsse.sock"
 #define BROKER_SOCKET_MODE		0660
 #define BROKER_HISTORY_MAX_AGE		1200		/* seconds */
 #define BROKER_HISTORY_MAX_EVENTS	1000		/* per channel */

@@ -2,7 +2,7 @@
  * Channels and their table.  Bounds: a channel's ring holds what the
  * history keeps (bounded by --history-max-events, age and --max-memory);
  * the ring doubles when full, halves when a quarter full, and is freed
- * with the channel.  The table
+ * with the channel.  The table (nametab.c)
  * grows with the number of channels, which exist only while they have
  * history or subscribers.
  */
@@ -13,7 +13,6 @@
 
 #include "channel.h"
 #include "event.h"
-#include "hash.h"
 
 #define CHANNEL_BUCKETS0	64
 #define CHANNEL_RING0		8	/* first ring size */
@@ -21,55 +20,34 @@
 int
 channel_table_init(struct channel_table *t)
 {
-	t->nbuckets = CHANNEL_BUCKETS0;
-	t->count = 0;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	return (t->buckets == NULL ? -1 : 0);
+	return (nametab_init(&t->names, CHANNEL_BUCKETS0));
 }
 
-/* Frees the table only; the owner frees the channels first. */
+/* Frees a channel left at exit (its events are the history's to drop). */
+static void
+channel_free_cb(struct nametab_node *n)
+{
+	struct channel	*ch = NAMETAB_ENTRY(n, struct channel, node);
+
+	free(ch->ring);
+	free(ch);
+}
+
+/* Frees the table and the channels left in it. */
 void
 channel_table_free(struct channel_table *t)
 {
-	free(t->buckets);
-	t->buckets = NULL;
-	t->nbuckets = t->count = 0;
+	nametab_free(&t->names, channel_free_cb);
 }
 
 struct channel *
 channel_find(struct channel_table *t, const char *name, size_t len)
 {
-	struct channel	*ch;
-	uint32_t	 h;
+	struct nametab_node	*n;
 
-	h = hash_name(name, len);
-	for (ch = t->buckets[h & (t->nbuckets - 1)]; ch != NULL; ch = ch->hnext)
-		if (ch->hash == h && ch->namelen == len &&
-		    memcmp(ch->name, name, len) == 0)
-			return (ch);
-	return (NULL);
-}
-
-/* Doubles the bucket array when the load passes 1; failure is harmless. */
-static void
-channel_table_grow(struct channel_table *t)
-{
-	struct channel	**nb, *ch, *next;
-	size_t		 n, i;
-
-	n = t->nbuckets * 2;
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		return;
-	for (i = 0; i < t->nbuckets; i++) {
-		for (ch = t->buckets[i]; ch != NULL; ch = next) {
-			next = ch->hnext;
-			ch->hnext = nb[ch->hash & (n - 1)];
-			nb[ch->hash & (n - 1)] = ch;
-		}
-	}
-	free(t->buckets);
-	t->buckets = nb;
-	t->nbuckets = n;
+	if ((n = nametab_find(&t->names, name, len)) == NULL)
+		return (NULL);
+	return (NAMETAB_ENTRY(n, struct channel, node));
 }
 
 /* Creates a channel (not there yet) with the given floor. */
@@ -78,21 +56,14 @@ channel_add(struct channel_table *t, const char *name, size_t len,
     uint64_t floor)
 {
 	struct channel	*ch;
-	size_t		 b;
 
 	if ((ch = calloc(1, sizeof(*ch) + len + 1)) == NULL)
 		return (NULL);
 	memcpy(ch->name, name, len);
 	ch->namelen = len;
-	ch->hash = hash_name(name, len);
 	ch->floor = floor;
 	TAILQ_INIT(&ch->subs);
-	if (t->count >= t->nbuckets)
-		channel_table_grow(t);
-	b = ch->hash & (t->nbuckets - 1);
-	ch->hnext = t->buckets[b];
-	t->buckets[b] = ch;
-	t->count++;
+	nametab_insert(&t->names, &ch->node, ch->name, len);
 	return (ch);
 }
 
@@ -100,13 +71,7 @@ channel_add(struct channel_table *t, const char *name, size_t len,
 void
 channel_remove(struct channel_table *t, struct channel *ch)
 {
-	struct channel	**pp;
-
-	pp = &t->buckets[ch->hash & (t->nbuckets - 1)];
-	while (*pp != ch)
-		pp = &(*pp)->hnext;
-	*pp = ch->hnext;
-	t->count--;
+	nametab_remove(&t->names, &ch->node);
 	free(ch->ring);
 	free(ch);
 }

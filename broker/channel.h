@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nametab.h"
+
 struct conn;
 struct event;
 
@@ -24,8 +26,7 @@ struct sub {
 TAILQ_HEAD(sub_list, sub);
 
 struct channel {
-	struct channel	*hnext;		/* hash chain */
-	uint32_t	 hash;
+	struct nametab_node node;	/* in the table, by name */
 	uint64_t	 floor;		/* highest seq it ever lost */
 	struct event	**ring;		/* events in seq order */
 	size_t		 rhead;		/* index of the oldest */
@@ -38,9 +39,7 @@ struct channel {
 };
 
 struct channel_table {
-	struct channel	**buckets;
-	size_t		 nbuckets;	/* a power of two */
-	size_t		 count;
+	struct nametab	 names;
 };
 
 int		 channel_table_init(struct channel_table *);

@@ -36,7 +36,7 @@
  *    holds anyway) may not pass --max-memory.  A connection over either is
  *    a slow consumer: it is marked where it went over (typically inside a
  *    fan-out loop), gets nothing more, and is closed once the current work
- *    is done (server_reap), logged once and counted in
+ *    is done (conn_reap), logged once and counted in
  *    slow_consumer_drops.  Nobody else waits for it.
  *  - Flushing: queueing puts the connection on the server's pending list
  *    (once) and writes nothing.  Once per loop iteration, after every
@@ -80,6 +80,7 @@ static void	conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	conn_replay_cb(struct event *, void *);
 static void	conn_deadline(struct conn *);
 static void	conn_undeadline(struct conn *);
+static void	conn_flush(struct conn *);
 static void	conn_error(struct conn *, uint64_t, int, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 
@@ -143,8 +144,9 @@ conn_free(struct conn *c)
 }
 
 /*
- * Marks c to be closed by server_reap once the current work is done, so
- * that loops over subscribers never see a connection vanish.  With flush,
+ * Marks c to be closed by conn_reap once the current work is done, so
+ * that loops over subscribers never see a connection vanish.  Marking is
+ * a flag and a list entry in c: it cannot fail.  With flush,
  * one last attempt is made to send what is queued (an ERROR saying why).
  */
 void
@@ -227,7 +229,34 @@ conn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_set(w, c->deadline - now, 0);
 		ev_timer_start(loop, w);
 	}
-	server_reap(s);
+	conn_reap(s);
+}
+
+/* Closes the connections marked by conn_doom. */
+void
+conn_reap(struct server *s)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&s->doomed)) != NULL) {
+		TAILQ_REMOVE(&s->doomed, c, doomentry);
+		if (c->flags & CONN_FLUSH)
+			conn_flush(c);
+		conn_free(c);
+	}
+}
+
+/* At exit: one last attempt to send each queue, then every close. */
+void
+conn_close_all(struct server *s)
+{
+	struct conn	*c;
+
+	conn_reap(s);
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL) {
+		conn_flush(c);
+		conn_free(c);
+	}
 }
 
 /* Whether c's queue is past its bounds (see the top of this file). */
@@ -414,7 +443,7 @@ static int
 conn_channels_full(struct conn *c, uint64_t ref, size_t n)
 {
 	struct server	*s = c->server;
-	size_t		 count = s->history.channels.count;
+	size_t		 count = s->history.channels.names.count;
 	size_t		 max = s->opts.max_channels;
 
 	if (count + n <= max) {
@@ -895,7 +924,7 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	buf_commit(&c->in, (size_t)n);
 	conn_in_done(c, conn_input(c));
 out:
-	server_reap(s);
+	conn_reap(s);
 }
 
 /*
@@ -941,7 +970,7 @@ conn_write(struct conn *c)
  * Sends what is queued (the pending list's flush); what the socket does
  * not take now is left to the write watcher.  A write error dooms c.
  */
-void
+static void
 conn_output(struct conn *c)
 {
 	struct server	*s = c->server;
@@ -955,10 +984,29 @@ conn_output(struct conn *c)
 }
 
 /* One last attempt to send what is queued, before closing. */
-void
+static void
 conn_flush(struct conn *c)
 {
 	(void)conn_write(c);
+}
+
+/*
+ * Writes the queue of each connection that had something queued since
+ * the last call (see the top of this file), then closes what a write
+ * error marked.
+ */
+void
+conn_flush_pending(struct server *s)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&s->pending)) != NULL) {
+		TAILQ_REMOVE(&s->pending, c, pendentry);
+		c->flags &= ~CONN_PENDING;
+		if (!(c->flags & CONN_DOOMED))
+			conn_output(c);
+	}
+	conn_reap(s);
 }
 
 /* The socket can take more: send, and close the connection on an error. */
@@ -971,5 +1019,5 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (conn_write(c) == -1)
 		conn_doom(c, 0, "write error");
-	server_reap(c->server);
+	conn_reap(c->server);
 }

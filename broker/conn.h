@@ -49,8 +49,9 @@ struct conn	*conn_new(struct server *, int);
 void		 conn_free(struct conn *);
 void		 conn_send_event(struct conn *, struct event *, uint32_t);
 void		 conn_doom(struct conn *, int, const char *);
-void		 conn_output(struct conn *);
-void		 conn_flush(struct conn *);
+void		 conn_reap(struct server *);
+void		 conn_flush_pending(struct server *);
+void		 conn_close_all(struct server *);
 void		 conn_timeout_cb(struct ev_loop *, ev_timer *, int);
 
 #endif

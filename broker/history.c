@@ -25,7 +25,7 @@
 #include <stdlib.h>
 
 #include "history.h"
-#include "proto.h"
+#include "protodefs.h"
 
 #define HISTORY_MERGE_MAX	PROTO_MAX_CHANNELS
 
@@ -48,22 +48,14 @@ history_init(struct history *h, uint64_t epoch,
 void
 history_free(struct history *h)
 {
-	struct channel	*ch;
 	struct event	*ev;
-	size_t		 i;
 
 	while ((ev = TAILQ_FIRST(&h->fifo)) != NULL) {
 		TAILQ_REMOVE(&h->fifo, ev, entry);
 		ev->channel = NULL;
 		event_unref(ev);
 	}
-	for (i = 0; i < h->channels.nbuckets; i++) {
-		while ((ch = h->channels.buckets[i]) != NULL) {
-			ch->rcount = 0;
-			channel_remove(&h->channels, ch);
-		}
-	}
-	channel_table_free(&h->channels);
+	channel_table_free(&h->channels);	/* and the channels */
 	buf_free(&h->scratch);
 	h->nevents = h->nbytes = 0;
 }

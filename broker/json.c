@@ -21,53 +21,18 @@
 #include <string.h>
 
 #include "json.h"
+#include "jsonstr.h"
 #include "validate.h"
 
 static int	json_value(struct buf *, const msgpack_object *, int);
 
-/* Appends s[0..len) as a JSON string literal, quotes included. */
+/* Appends s[0..len) as a JSON string literal, if it is UTF-8. */
 static int
 json_string(struct buf *out, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t		 i, run;
-	char		 esc[6];
-	size_t		 esclen;
-
 	if (validate_utf8(s, len) == -1)
 		return (JSON_E_UTF8);
-	if (buf_append_byte(out, '"') == -1)
-		return (JSON_E_SPACE);
-	run = 0;
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
-			continue;
-		if (buf_append(out, s + run, i - run) == -1)
-			return (JSON_E_SPACE);
-		run = i + 1;
-		esc[0] = '\\';
-		esclen = 2;
-		switch (p[i]) {
-		case '"':  esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[p[i] >> 4];
-			esc[5] = hex[p[i] & 0xf];
-			esclen = 6;
-			break;
-		}
-		if (buf_append(out, esc, esclen) == -1)
-			return (JSON_E_SPACE);
-	}
-	if (buf_append(out, s + run, len - run) == -1 ||
-	    buf_append_byte(out, '"') == -1)
+	if (jsonstr_append(out, s, len) == -1)
 		return (JSON_E_SPACE);
 	return (JSON_OK);
 }
@@ -206,12 +171,11 @@ json_value(struct buf *out, const msgpack_object *o, int depth)
 int
 json_render(struct buf *out, const msgpack_object *o)
 {
-	size_t	 off = out->off, len = out->len;
+	size_t	 mark = buf_used(out);
 	int	 r;
 
-	/* An append may compact the buffer (off becomes 0), never consume. */
 	if ((r = json_value(out, o, 0)) != JSON_OK)
-		out->len = out->off + (len - off);
+		buf_truncate(out, mark);
 	return (r);
 }
 

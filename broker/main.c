@@ -20,12 +20,10 @@
 #include "broker.h"
 #include "eventid.h"
 #include "log.h"
-#include "proto.h"
+#include "optnum.h"
 #include "server.h"
+#include "sockpath.h"
 
-#ifndef FASTSSE_RUNDIR
-#define FASTSSE_RUNDIR	"/run/fastsse"
-#endif
 
 static void	main_usage(FILE *);
 
@@ -36,7 +34,7 @@ main_usage(FILE *f)
 	fprintf(f,
 "usage: " BROKER_NAME " [-dhnvV] [-s path] [-m mode] [options]\n"
 "  -s, --socket PATH            listening socket (default $FASTSSE_SOCKET,\n"
-"                               else " FASTSSE_RUNDIR "/" BROKER_SOCKET_NAME ")\n"
+"                               else " SOCKPATH_DEFAULT ")\n"
 "  -m, --socket-mode OCTAL      socket permissions (default %o)\n"
 "      --history-max-age SECS   keep events this long (default %d)\n"
 "      --history-max-events N   keep this many events per channel (default %d)\n"
@@ -96,13 +94,8 @@ static int
 main_count(const char *s, size_t *out)
 {
 	unsigned long long	 v;
-	char			*end;
 
-	if (*s < '0' || *s > '9')
-		return (-1);
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > SIZE_MAX)
+	if (optnum_parse(s, 0, SIZE_MAX, &v) == -1)
 		return (-1);
 	*out = (size_t)v;
 	return (0);
@@ -134,8 +127,7 @@ main(int argc, char **argv)
 	struct server		 server;
 	struct ev_loop		*loop;
 	struct timespec		 ts;
-	const char		*env;
-	char			*end, defpath[256];
+	struct sockaddr_un	 sun;
 	unsigned long		 mode;
 	size_t			 age, secs;
 	uint64_t		 epoch;
@@ -161,10 +153,7 @@ main(int argc, char **argv)
 			opts.socket = optarg;
 			break;
 		case 'm':
-			errno = 0;
-			mode = strtoul(optarg, &end, 8);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    mode > 0777)
+			if (optnum_mode(optarg, &mode) == -1)
 				fatalx("bad socket mode: %s", optarg);
 			opts.socket_mode = (mode_t)mode;
 			break;
@@ -244,17 +233,9 @@ main(int argc, char **argv)
 		fatalx("max input must be at least %zu bytes (room to grow "
 		    "a buffer to one whole frame)",
 		    (size_t)2 * (PROTO_HEADER_LEN + PROTO_MAX_FRAME));
-	if (opts.socket == NULL) {
-		if ((env = getenv("FASTSSE_SOCKET")) != NULL && *env != '\0')
-			opts.socket = env;
-		else {
-			snprintf(defpath, sizeof(defpath), "%s/%s",
-			    FASTSSE_RUNDIR, BROKER_SOCKET_NAME);
-			opts.socket = defpath;
-			opts.socket_default = 1;
-		}
-	}
-	if (strlen(opts.socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+	if (opts.socket == NULL)
+		opts.socket = sockpath_default(&opts.socket_default);
+	if (sockpath_addr(&sun, opts.socket) == -1)
 		fatalx("socket path too long: %s", opts.socket);
 	if (check) {
 		fprintf(stderr, BROKER_NAME ": configuration OK (socket %s)\n",

@@ -111,7 +111,7 @@ outq_commit_priv(struct outq *q, size_t mark)
 		}
 	}
 	if ((e = outq_tail(q)) == NULL) {
-		q->priv.len -= n;	/* un-add: nothing refers to it */
+		buf_truncate(&q->priv, mark);	/* nothing refers to it */
 		return (-1);
 	}
 	e->ev = NULL;

@@ -1,19 +1,19 @@
 /*
  * The listening socket and what the whole broker shares: accepting, the
- * fan-out of a new event, closing marked connections, the pruning timer,
- * signals.
+ * fan-out of a new event, the watcher that writes queued output, the
+ * pruning timer, signals.
  *
  * Bounds and policy: connections are limited only by file descriptors; at
  * EMFILE/ENFILE the spare descriptor is given up to accept and close the
  * pending connection at once (it is refused rather than left to spin the
  * loop), counted in accept_errors, and accepting pauses for a moment.
- * Connections over their own bounds are closed by server_reap after the
+ * Connections over their own bounds are closed by conn_reap after the
  * work that marked them (see conn.c).  One timer serves every input
  * deadline: it is set for the earliest one on the timed list (conn.c).
  *
- * Output is written by server_flush_cb, once per loop iteration just
- * before the loop blocks, for the connections that had something queued
- * (the pending list; see conn.c).
+ * Output is written once per loop iteration just before the loop blocks
+ * (server_flush_cb runs conn_flush_pending), for the connections that had
+ * something queued (the pending list; see conn.c).
  */
 #include "config.h"
 
@@ -34,8 +34,8 @@
 #include "conn.h"
 #include "event.h"
 #include "log.h"
-#include "proto.h"
 #include "server.h"
+#include "sockpath.h"
 
 #define SERVER_ACCEPT_BATCH	64	/* accepts per callback */
 #define SERVER_ACCEPT_PAUSE	0.1	/* seconds, after EMFILE */
@@ -91,13 +91,10 @@ server_listen(struct server *s, const struct broker_opts *opts)
 	memset(s, 0, sizeof(*s));
 	s->fd = s->spare_fd = -1;
 	s->opts = *opts;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	if (sockpath_addr(&sun, path) == -1) {
 		log_warnx("socket path too long: %s", path);
 		return (-1);
 	}
-	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
 
 	if (opts->socket_default) {
 		strncpy(dir, path, sizeof(dir) - 1);
@@ -233,14 +230,9 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 void
 server_stop(struct server *s)
 {
-	struct conn	*c;
 	struct stat	 st;
 
-	server_reap(s);
-	while ((c = TAILQ_FIRST(&s->conns)) != NULL) {
-		conn_flush(c);
-		conn_free(c);
-	}
+	conn_close_all(s);
 	ev_io_stop(s->loop, &s->accept_io);
 	ev_timer_stop(s->loop, &s->accept_timer);
 	ev_timer_stop(s->loop, &s->prune_timer);
@@ -261,7 +253,7 @@ server_stop(struct server *s)
 /*
  * Queues ev for every subscriber of its channel: the same frame by
  * reference.  A subscriber that goes over its bound is only marked here;
- * server_reap closes it after the loop.
+ * conn_reap closes it after the loop.
  */
 void
 server_fanout(struct server *s, struct event *ev)
@@ -271,20 +263,6 @@ server_fanout(struct server *s, struct event *ev)
 	(void)s;
 	TAILQ_FOREACH(sub, &ev->channel->subs, chentry)
 		conn_send_event(sub->conn, ev, 0);
-}
-
-/* Closes the connections marked by conn_doom. */
-void
-server_reap(struct server *s)
-{
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&s->doomed)) != NULL) {
-		TAILQ_REMOVE(&s->doomed, c, doomentry);
-		if (c->flags & CONN_FLUSH)
-			conn_flush(c);
-		conn_free(c);
-	}
 }
 
 /*
@@ -298,17 +276,10 @@ static void
 server_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct server	*s = w->data;
-	struct conn	*c;
 
 	(void)loop;
 	(void)revents;
-	while ((c = TAILQ_FIRST(&s->pending)) != NULL) {
-		TAILQ_REMOVE(&s->pending, c, pendentry);
-		c->flags &= ~CONN_PENDING;
-		if (!(c->flags & CONN_DOOMED))
-			conn_output(c);
-	}
-	server_reap(s);
+	conn_flush_pending(s);
 }
 
 /* Refuses one pending connection when out of descriptors (see top). */

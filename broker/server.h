@@ -49,6 +49,5 @@ int	 server_listen(struct server *, const struct broker_opts *);
 int	 server_start(struct server *, struct ev_loop *, uint64_t);
 void	 server_stop(struct server *);
 void	 server_fanout(struct server *, struct event *);
-void	 server_reap(struct server *);
 
 #endif

@@ -26,7 +26,7 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 } while (0)
 	STAT("connections", s->connections);
 	STAT("connections_total", s->connections_total);
-	STAT("channels", h->channels.count);
+	STAT("channels", h->channels.names.count);
 	STAT("subscribers", s->subscribers);
 	STAT("events_published", s->events_published);
 	STAT("events_delivered", s->events_delivered);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "proto.h"
+#include "protodefs.h"
 
 #define HTTP_MAX_CHANNELS	PROTO_MAX_CHANNELS	/* hard cap */
 #define HTTP_LASTID_MAX		64	/* longer cursors are malformed */

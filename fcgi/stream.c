@@ -1,8 +1,18 @@
 /*
  * Browser streams, all owned by the one event-loop thread.
  *
+ * Where a stream's state lives (each struct is private to its file):
+ * - what a stream sends, and when it is closed: here (struct stream: its
+ *   socket, output queue, heartbeat and end; the bytes are framed by
+ *   sendq.c);
+ * - what a stream is subscribed to: upstream.c (struct upstream_sub: its
+ *   channels, cursor, token and pending/replay/live state);
+ * - how it got here: accept.c (libfcgi's hand-off) and http.c (the
+ *   request's channels, Last-Event-ID, CORS).
+ *
  * Output: a send only appends a reference to the shared, formatted
- * message to the stream's queue and puts the stream on the flush list.
+ * message to the stream's queue (sendq.c, which also does the framing)
+ * and puts the stream on the flush list.
  * An ev_prepare watcher (once per loop iteration, before the loop
  * blocks) writes each listed stream's queue in one writev, so the many
  * events one read from the broker brings leave in one write per stream,
@@ -27,9 +37,11 @@
  * end-of-request that much later is closed outright.
  *
  * Ends are never done inside a fan-out: a write error only marks the
- * stream dead and puts it on the reap list, which stream_reap() empties
- * after the fan-out loop (the upstream calls it, and a check watcher at
- * the end of the loop iteration).
+ * stream dead and puts it on the reap list (a list entry in the stream and
+ * a flag, so marking cannot fail), which stream_reap() empties after the
+ * fan-out loop (the upstream calls it, and a check watcher at the end of
+ * the loop iteration).  The broker closes its connections the same way
+ * (conn_doom, conn_reap).
  *
  * Heartbeat: one timer and the list of all streams ordered by last write
  * (libev's idiom for many equal timeouts); the timer pings the streams at
@@ -54,36 +66,34 @@
 #include <ev.h>
 
 #include "buf.h"
-#include "eventid.h"
 #include "log.h"
 #include "record.h"
 #include "responder.h"
+#include "sendq.h"
 #include "sse.h"
 #include "stream.h"
 #include "upstream.h"
 
-#define STREAM_IOV	256	/* iovecs per writev (IOV_MAX is 1024) */
-#define STREAM_HDRS	(STREAM_IOV / 2)
-
-/*
- * Messages waiting for one stream.  The first hn of them form the unit
- * (one joined record, one raw message, or one message split into
- * several records) of which hoff wire bytes are already written; hn is 0
- * when nothing is begun.
- */
-struct stream_queue {
-	size_t			 n;
-	size_t			 cap;
-	size_t			 bytes;	/* for the bound: see the top */
-	size_t			 hn;
-	size_t			 hoff;
-	struct stream_msg	*items[];
+enum stream_state {
+	STREAM_OPEN,	/* takes events (what it gets is the upstream's) */
+	STREAM_CLOSING,	/* END queued; freed once written */
+	STREAM_DEAD,	/* write failed; freed after the current fan-out */
 };
 
-/* Units listed for one writev: how many messages, wire bytes left. */
-struct stream_unit {
-	size_t	n;
-	size_t	left;
+struct stream {
+	ev_io			 rio;		/* always on: EOF = gone */
+	ev_io			 wio;		/* only while output queued */
+	TAILQ_ENTRY(stream)	 hb_entry;	/* all streams, by last write */
+	TAILQ_ENTRY(stream)	 flush_entry;	/* output to write */
+	TAILQ_ENTRY(stream)	 reap_entry;	/* to free or end after a fan-out */
+	ev_tstamp		 last_write;
+	uint64_t		 id;		/* for logs; the SUBSCRIBE ref */
+	struct upstream_sub	*sub;		/* NULL once ended */
+	struct sendq		*q;		/* NULL unless output waits */
+	uint16_t		 reqid;
+	uint8_t			 state;
+	uint8_t			 reaping;	/* on the reap list */
+	uint8_t			 flushing;	/* on the flush list */
 };
 
 struct stream_stats	 stream_stats;
@@ -95,17 +105,17 @@ static TAILQ_HEAD(, stream) stream_flushq =
 static ev_prepare	 stream_flush_ev;
 static size_t		 stream_n;		/* in stream_list */
 static atomic_size_t	 stream_slots;		/* reserved + open */
-static uint64_t		 stream_next_token;
+static uint64_t		 stream_next_id;
 static ev_timer		 stream_hb_ev;
 static ev_check		 stream_reap_ev;
-static struct stream	**stream_reap_list;
-static size_t		 stream_reap_n, stream_reap_cap;
+static TAILQ_HEAD(, stream) stream_reapq =
+    TAILQ_HEAD_INITIALIZER(stream_reapq);	/* doomed, see the top */
 static void		(*stream_done_cb)(void);
 static int		 stream_shutting_down;
 
 static char		 stream_ping_bytes[] = SSE_PING;
-static struct stream_msg stream_ping = {
-	UINT_MAX / 2, 0, sizeof(SSE_PING) - 1, stream_ping_bytes
+static struct sendq_msg	 stream_ping = {
+	SENDQ_MSG_STATIC, 0, sizeof(SSE_PING) - 1, stream_ping_bytes
 };
 
 static void	stream_read_cb(struct ev_loop *, ev_io *, int);
@@ -116,42 +126,6 @@ static void	stream_flush_cb(struct ev_loop *, ev_prepare *, int);
 static void	stream_free(struct stream *);
 static void	stream_queue_drop(struct stream *, size_t);
 static void	stream_doom(struct stream *, int);
-
-/* Wraps the bytes of b (taken over, b left empty) as a shared message. */
-struct stream_msg *
-stream_msg_new(struct buf *b, int raw)
-{
-	struct stream_msg	*m;
-
-	if ((m = malloc(sizeof(*m))) == NULL)
-		return (NULL);
-	buf_compact(b);
-	m->refs = 1;
-	m->raw = raw;
-	m->len = buf_used(b);
-	m->data = b->data;
-	b->data = NULL;
-	b->off = b->len = b->cap = 0;
-	return (m);
-}
-
-void
-stream_msg_unref(struct stream_msg *m)
-{
-	if (m == NULL || m == &stream_ping)
-		return;
-	if (--m->refs > 0)
-		return;
-	free(m->data);
-	free(m);
-}
-
-/* Bytes a message takes on this stream's socket. */
-static size_t
-stream_msg_wire(const struct stream_msg *m)
-{
-	return (m->raw ? m->len : record_stdout_size(m->len));
-}
 
 /* How long a stream may go without a write: half the heartbeat interval. */
 static double
@@ -208,34 +182,25 @@ stream_touch(struct stream *s)
 }
 
 /*
- * Builds a stream's part of the handed-over request: cursor, channels
- * (through the upstream, which subscribes them) and watchers.  On failure
- * the connection is closed, which the web server reports as an error;
- * the browser retries.
+ * Builds a stream for the handed-over request: watchers, and its
+ * subscription (channels and cursor, through the upstream, which
+ * subscribes them).  On failure the connection is closed, which the web
+ * server reports as an error; the browser retries.
  */
 void
 stream_create(struct stream_handoff *h)
 {
 	struct stream	*s;
-	const char	*name;
-	size_t		 i, len;
 
-	s = calloc(1, sizeof(*s) + h->req.nchan * sizeof(s->chans[0]));
-	if (s == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("calloc");
 		close(h->fd);
 		stream_unreserve();
 		goto out;
 	}
 	s->reqid = h->reqid;
-	s->nchan = (uint8_t)h->req.nchan;
-	s->token = ++stream_next_token;
-	s->state = STREAM_WAITING;
-	if (h->req.lastid_state == HTTP_LASTID_SET &&
-	    eventid_parse(h->req.lastid, h->req.lastidlen, &s->cursor) == 0)
-		s->cursor_state = STREAM_CURSOR_SET;
-	else if (h->req.lastid_state != HTTP_LASTID_NONE)
-		s->cursor_state = STREAM_CURSOR_BAD;
+	s->id = ++stream_next_id;
+	s->state = STREAM_OPEN;
 	ev_io_init(&s->rio, stream_read_cb, h->fd, EV_READ);
 	ev_io_init(&s->wio, stream_write_cb, h->fd, EV_WRITE);
 	s->rio.data = s->wio.data = s;
@@ -244,195 +209,64 @@ stream_create(struct stream_handoff *h)
 	stream_n++;
 	stream_stats.opened++;
 	ev_io_start(stream_loop, &s->rio);
-	for (i = 0; i < s->nchan; i++) {
-		name = http_req_channel(&h->req, i, &len);
-		if (upstream_join(s, i, name, len) == -1) {
-			log_warnx("out of memory for channel");
-			s->nchan = (uint8_t)i;
-			stream_end(s);
-			goto out;
-		}
-	}
-	log_debug("stream %llu: fd %d, %u channel(s), cursor %s",
-	    (unsigned long long)s->token, h->fd, s->nchan,
-	    s->cursor_state == STREAM_CURSOR_SET ? h->req.lastid :
-	    s->cursor_state == STREAM_CURSOR_BAD ? "(malformed)" : "(none)");
-	if (stream_shutting_down)
+	log_debug("stream %llu: fd %d", (unsigned long long)s->id, h->fd);
+	if ((s->sub = upstream_attach(s, &h->req)) == NULL ||
+	    stream_shutting_down)
 		stream_end(s);
 	else
-		upstream_subscribe(s);
+		upstream_subscribe(s->sub);
 out:
 	http_req_free(&h->req);
 	free(h);
 }
 
-/*
- * How many queued messages, from index i, form the next unit, and its
- * wire size: the begun unit as it was begun; else a raw message or one
- * too big for a record alone; else as many SSE texts as one record and
- * the room left in this writev (slots iovecs) take.
- */
-static size_t
-stream_unit(const struct stream_queue *q, size_t i, size_t slots,
-    size_t *wire)
+uint64_t
+stream_id(const struct stream *s)
 {
-	const struct stream_msg	*m = q->items[i];
-	size_t			 k, sum = 0;
-
-	if (i == 0 && q->hn > 0) {
-		for (k = 0; k < q->hn; k++)
-			sum += q->items[k]->len;
-		*wire = m->raw ? m->len : record_stdout_size(sum);
-		return (q->hn);
-	}
-	if (m->raw || m->len > RECORD_MAX_CONTENT) {
-		*wire = stream_msg_wire(m);
-		return (1);
-	}
-	for (k = i; k < q->n && k - i + 2 < slots; k++) {
-		m = q->items[k];
-		if (m->raw || sum + m->len > RECORD_MAX_CONTENT)
-			break;
-		sum += m->len;
-	}
-	if (k == i) {		/* no room for even one: alone */
-		*wire = stream_msg_wire(q->items[i]);
-		return (1);
-	}
-	*wire = record_stdout_size(sum);
-	return (k - i);
-}
-
-/*
- * Lists the unwritten bytes of the queue as iovecs, whole units only
- * except for a last one cut by the lack of iovecs; units[] says what was
- * listed.  Returns the iovec count; *nunits and *total are set.
- */
-static int
-stream_iov(const struct stream *s, uint8_t (*hdrs)[RECORD_HEADER_LEN],
-    struct iovec *iov, struct iovec *parts, struct stream_unit *units,
-    size_t *nunits, size_t *total)
-{
-	const struct stream_queue	*q = s->q;
-	const struct stream_msg		*m;
-	size_t				 i = 0, j, k, cnt, wire, skip, used;
-	size_t				 niov = 0, nh = 0, nu = 0, sum;
-
-	*total = 0;
-	while (i < q->n && niov < STREAM_IOV && nh < STREAM_HDRS) {
-		cnt = stream_unit(q, i, STREAM_IOV - niov, &wire);
-		skip = i == 0 ? q->hoff : 0;
-		m = q->items[i];
-		if (m->raw) {
-			iov[niov].iov_base = m->data + skip;
-			iov[niov].iov_len = m->len - skip;
-			k = 1;
-		} else if (cnt == 1 && m->len > RECORD_MAX_CONTENT) {
-			k = record_stdout_iov(s->reqid, m->data, m->len, skip,
-			    hdrs + nh, STREAM_HDRS - nh, &used, iov + niov,
-			    STREAM_IOV - niov);
-			nh += used;
-		} else {
-			for (j = 0; j < cnt; j++) {
-				parts[j].iov_base = q->items[i + j]->data;
-				parts[j].iov_len = q->items[i + j]->len;
-			}
-			k = record_stdout_join(s->reqid, parts, cnt, skip,
-			    hdrs[nh++], iov + niov, STREAM_IOV - niov);
-		}
-		for (sum = 0, j = niov; j < niov + k; j++)
-			sum += iov[j].iov_len;
-		niov += k;
-		if (sum > 0 || wire == skip) {
-			units[nu].n = cnt;
-			units[nu++].left = wire - skip;
-			*total += sum;
-		}
-		if (sum < wire - skip)
-			break;		/* out of room: the rest next time */
-		i += cnt;
-	}
-	*nunits = nu;
-	return ((int)niov);
-}
-
-/*
- * Frees the messages of the first done units, and notes how far the next
- * one got (w of its bytes written).
- */
-static void
-stream_advance(struct stream *s, const struct stream_unit *units,
-    size_t nunits, size_t w)
-{
-	struct stream_queue	*q = s->q;
-	size_t			 i, j, done = 0, off;
-
-	for (i = 0; i < nunits; i++) {
-		if (w < units[i].left) {
-			off = (i == 0 ? q->hoff : 0) + w;
-			q->hn = off > 0 ? units[i].n : 0;
-			q->hoff = off;
-			break;
-		}
-		w -= units[i].left;
-		for (j = 0; j < units[i].n; j++) {
-			q->bytes -= stream_msg_wire(q->items[done + j]);
-			stream_msg_unref(q->items[done + j]);
-		}
-		done += units[i].n;
-		q->hn = q->hoff = 0;
-	}
-	memmove(q->items, q->items + done, (q->n - done) * sizeof(q->items[0]));
-	q->n -= done;
+	return (s->id);
 }
 
 /*
  * Writes s's queue, one writev per call of the loop below (one in all
- * unless the queue holds more than STREAM_IOV iovecs' worth), and starts
+ * unless the queue holds more than SENDQ_IOV iovecs' worth), and starts
  * the write watcher only when the socket takes less.  Returns -1 when the
  * stream is gone (EPIPE, ECONNRESET, ...); never frees the stream.
  */
 static int
 stream_flush(struct stream *s)
 {
-	uint8_t			hdrs[STREAM_HDRS][RECORD_HEADER_LEN];
-	struct iovec		iov[STREAM_IOV], parts[STREAM_IOV];
-	struct stream_unit	units[STREAM_IOV];
-	size_t			nunits, total;
+	struct sendq_batch	b;
 	ssize_t			w;
-	int			niov, moved = 0, rc = 0;
+	int			moved = 0, rc = 0;
 
 	while (s->q != NULL) {
-		niov = stream_iov(s, hdrs, iov, parts, units, &nunits, &total);
-		if (niov <= 0) {
-			stream_advance(s, units, nunits, 0);
-			if (s->q->n == 0)
-				stream_queue_drop(s, 0);
-			if (nunits == 0)
+		if (sendq_batch(s->q, s->reqid, &b) <= 0) {
+			sendq_advance(&s->q, &b, 0);
+			if (b.nunits == 0)
 				break;		/* cannot happen */
 			continue;
 		}
-		w = writev(s->rio.fd, iov, niov);
+		w = writev(s->rio.fd, b.iov, b.niov);
 		if (w == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				goto wait;
 			if (errno != EPIPE && errno != ECONNRESET)
 				log_warn("stream %llu: writev",
-				    (unsigned long long)s->token);
+				    (unsigned long long)s->id);
 			rc = -1;
 			break;
 		}
 		if (w > 0)
 			moved = 1;
-		stream_advance(s, units, nunits, (size_t)w);
-		if (s->q->n == 0) {
-			stream_queue_drop(s, 0);
+		sendq_advance(&s->q, &b, (size_t)w);
+		if (s->q == NULL)
 			break;
-		}
-		if ((size_t)w < total)
+		if ((size_t)w < b.total)
 			goto wait;
 	}
+	if (s->q == NULL)
+		ev_io_stop(stream_loop, &s->wio);
 	if (moved)
 		stream_touch(s);
 	return (rc);
@@ -446,52 +280,16 @@ wait:
 	return (0);
 }
 
-/* Adds a message to the queue (created on first use). */
-static int
-stream_queue_push(struct stream *s, struct stream_msg *m)
-{
-	struct stream_queue	*q = s->q, *nq;
-	size_t			 ncap;
-
-	if (q == NULL || q->n == q->cap) {
-		ncap = q == NULL ? 8 : q->cap * 2;
-		nq = realloc(q, sizeof(*nq) + ncap * sizeof(nq->items[0]));
-		if (nq == NULL)
-			return (-1);
-		if (q == NULL)
-			nq->n = nq->bytes = nq->hn = nq->hoff = 0;
-		nq->cap = ncap;
-		s->q = q = nq;
-	}
-	m->refs++;
-	q->items[q->n++] = m;
-	q->bytes += stream_msg_wire(m);
-	return (0);
-}
-
 /*
- * Drops the queued messages from index from on (what is kept is the
- * begun unit, if any) and frees the queue once empty: idle streams hold
- * no output memory.
+ * Drops the queued messages from index from on and stops waiting for the
+ * socket once nothing is left.
  */
 static void
 stream_queue_drop(struct stream *s, size_t from)
 {
-	struct stream_queue	*q = s->q;
-	size_t			 i;
-
-	if (q == NULL)
-		return;
-	for (i = from; i < q->n; i++) {
-		q->bytes -= stream_msg_wire(q->items[i]);
-		stream_msg_unref(q->items[i]);
-	}
-	q->n = from;
-	if (q->n == 0) {
-		free(q);
-		s->q = NULL;
+	sendq_drop(&s->q, from);
+	if (s->q == NULL)
 		ev_io_stop(stream_loop, &s->wio);
-	}
 }
 
 /* Puts s on the flush list, unless it waits for its socket anyway. */
@@ -543,51 +341,46 @@ stream_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
  * top of this file).  Safe inside a fan-out: nothing is freed here.
  */
 void
-stream_send(struct stream *s, struct stream_msg *m)
+stream_send(struct stream *s, struct sendq_msg *m)
 {
-	size_t	wire = stream_msg_wire(m);
+	size_t	wire = sendq_msg_wire(m);
 
 	if (s->state == STREAM_DEAD ||
 	    (s->state == STREAM_CLOSING && !m->raw))
 		return;
 	/* The end of the request always fits: it frees the stream. */
-	if (s->q != NULL && !m->raw && s->q->bytes + wire > conf.max_queue) {
+	if (s->q != NULL && !m->raw && sendq_bytes(s->q) + wire > conf.max_queue) {
 		if (!ev_is_active(&s->wio) && stream_flush(s) == -1) {
 			stream_stats.closed_client++;
 			stream_doom(s, 1);
 			return;
 		}
-		if (s->q != NULL && s->q->bytes + wire > conf.max_queue) {
+		if (sendq_bytes(s->q) + wire > conf.max_queue) {
 			if (!s->reaping) {
 				stream_stats.closed_overflow++;
 				log_debug("stream %llu: output over %zu bytes, "
-				    "ending it", (unsigned long long)s->token,
+				    "ending it", (unsigned long long)s->id,
 				    conf.max_queue);
 			}
 			stream_doom(s, 0);
 			return;
 		}
 	}
-	if (stream_queue_push(s, m) == -1) {
+	if (sendq_push(&s->q, m) == -1) {
 		stream_doom(s, 1);
 		return;
 	}
 	stream_want_flush(s);
 }
 
-/* Sends an event and moves the stream's cursor to it. */
+/* Sends an event, counted as one. */
 void
-stream_deliver(struct stream *s, struct stream_msg *m,
-    const struct eventid *id)
+stream_deliver(struct stream *s, struct sendq_msg *m)
 {
 	if (s->state == STREAM_DEAD || s->state == STREAM_CLOSING)
 		return;
 	stream_stats.events++;
 	stream_send(s, m);
-	if (id != NULL) {
-		s->cursor = *id;
-		s->cursor_state = STREAM_CURSOR_SET;
-	}
 }
 
 /* Drains the queue; a closing stream is freed once all is written. */
@@ -632,15 +425,23 @@ stream_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	if (n <= 0) {
 		log_debug("stream %llu: closed by the server",
-		    (unsigned long long)s->token);
+		    (unsigned long long)s->id);
 		stream_stats.closed_client++;
 		stream_free(s);
 		return;
 	}
 	log_debug("stream %llu: %zd unexpected bytes, ending",
-	    (unsigned long long)s->token, n);
+	    (unsigned long long)s->id, n);
 	ev_io_stop(stream_loop, w);
 	stream_end(s);
+}
+
+/* Gives the stream's subscription back: no more events for it. */
+static void
+stream_unsubscribe(struct stream *s)
+{
+	upstream_detach(s->sub);
+	s->sub = NULL;
 }
 
 /*
@@ -651,12 +452,12 @@ stream_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 void
 stream_end(struct stream *s)
 {
-	struct stream_msg	*m;
+	struct sendq_msg	*m;
 	struct buf		 b;
 
 	if (s->state == STREAM_CLOSING || s->state == STREAM_DEAD)
 		return;
-	upstream_leave(s);
+	stream_unsubscribe(s);
 	if (s->q != NULL && !ev_is_active(&s->wio) && stream_flush(s) == -1) {
 		stream_stats.closed_client++;
 		stream_free(s);
@@ -664,16 +465,16 @@ stream_end(struct stream *s)
 	}
 	s->state = STREAM_CLOSING;
 	if (s->q != NULL)
-		stream_queue_drop(s, s->q->hn);
+		stream_queue_drop(s, sendq_begun(s->q));
 	buf_init(&b, 0);
 	if (buf_reserve(&b, RECORD_END_LEN) == -1)
 		goto fail;
 	record_end((uint8_t *)buf_tail(&b), s->reqid, 0);
 	buf_commit(&b, RECORD_END_LEN);
-	if ((m = stream_msg_new(&b, 1)) == NULL)
+	if ((m = sendq_msg_new(&b, 1)) == NULL)
 		goto fail;
 	stream_send(s, m);
-	stream_msg_unref(m);
+	sendq_msg_unref(m);
 	if (s->state != STREAM_CLOSING)
 		return;			/* no memory: doomed */
 	if (s->q != NULL && !ev_is_active(&s->wio) && stream_flush(s) == -1) {
@@ -696,9 +497,6 @@ fail:
 static void
 stream_doom(struct stream *s, int dead)
 {
-	struct stream	**nl;
-	size_t		  ncap;
-
 	if (dead) {
 		s->state = STREAM_DEAD;
 		ev_io_stop(stream_loop, &s->rio);
@@ -706,16 +504,8 @@ stream_doom(struct stream *s, int dead)
 	}
 	if (s->reaping)
 		return;
-	if (stream_reap_n == stream_reap_cap) {
-		ncap = stream_reap_cap ? stream_reap_cap * 2 : 64;
-		nl = reallocarray(stream_reap_list, ncap, sizeof(*nl));
-		if (nl == NULL)
-			fatal("reallocarray");
-		stream_reap_list = nl;
-		stream_reap_cap = ncap;
-	}
 	s->reaping = 1;
-	stream_reap_list[stream_reap_n++] = s;
+	TAILQ_INSERT_TAIL(&stream_reapq, s, reap_entry);
 	ev_check_start(stream_loop, &stream_reap_ev);
 }
 
@@ -724,17 +514,15 @@ void
 stream_reap(void)
 {
 	struct stream	*s;
-	size_t		 i;
 
-	for (i = 0; i < stream_reap_n; i++) {
-		s = stream_reap_list[i];
+	while ((s = TAILQ_FIRST(&stream_reapq)) != NULL) {
+		TAILQ_REMOVE(&stream_reapq, s, reap_entry);
 		s->reaping = 0;
 		if (s->state == STREAM_DEAD)
 			stream_free(s);
 		else
 			stream_end(s);
 	}
-	stream_reap_n = 0;
 	ev_check_stop(stream_loop, &stream_reap_ev);
 }
 
@@ -760,7 +548,7 @@ stream_free(struct stream *s)
 		ev_io_stop(stream_loop, &s->wio);
 		return;
 	}
-	upstream_leave(s);
+	stream_unsubscribe(s);
 	if (s->flushing) {
 		TAILQ_REMOVE(&stream_flushq, s, flush_entry);
 		s->flushing = 0;
@@ -772,7 +560,7 @@ stream_free(struct stream *s)
 	TAILQ_REMOVE(&stream_list, s, hb_entry);
 	stream_n--;
 	stream_unreserve();
-	log_debug("stream %llu: freed", (unsigned long long)s->token);
+	log_debug("stream %llu: freed", (unsigned long long)s->id);
 	free(s);
 	if (stream_n == 0 && stream_done_cb != NULL)
 		stream_done_cb();
@@ -816,17 +604,6 @@ stream_hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_again(loop, w);
 }
 
-void
-stream_foreach(void (*fn)(struct stream *, void *), void *arg)
-{
-	struct stream	*s, *next;
-
-	for (s = TAILQ_FIRST(&stream_list); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, hb_entry);
-		fn(s, arg);
-	}
-}
-
 /* Ends every stream properly; cb runs when the last one is gone. */
 void
 stream_shutdown(void (*cb)(void))
@@ -854,9 +631,6 @@ stream_free_all(void)
 	stream_reap();
 	while ((s = TAILQ_FIRST(&stream_list)) != NULL)
 		stream_free(s);
-	free(stream_reap_list);
-	stream_reap_list = NULL;
-	stream_reap_n = stream_reap_cap = 0;
 	ev_timer_stop(stream_loop, &stream_hb_ev);
 	ev_check_stop(stream_loop, &stream_reap_ev);
 	ev_prepare_stop(stream_loop, &stream_flush_ev);

@@ -2,6 +2,10 @@
  * The broker connection.  One per responder process, so the broker sends
  * each event once per process whatever the number of browsers.
  *
+ * Subscriptions: what each stream is subscribed to (channels, cursor,
+ * token, pending/replay/live) is a struct upstream_sub private to this
+ * file; the stream only holds a pointer to it.
+ *
  * Channels: a hash table of the channels any stream listens to, each with
  * a count and its member streams.  A stream's own SUBSCRIBE adds its
  * channels to the connection (the broker makes that idempotent); when the
@@ -47,10 +51,12 @@
 
 #include "buf.h"
 #include "eventid.h"
-#include "hash.h"
+#include "http.h"
 #include "log.h"
+#include "nametab.h"
 #include "proto.h"
 #include "responder.h"
+#include "sockpath.h"
 #include "sse.h"
 #include "stream.h"
 #include "upstream.h"
@@ -61,12 +67,19 @@
 #define UPSTREAM_BACKOFF_MAX	5.0
 #define UPSTREAM_BAD_CURSOR	"malformed"	/* never a valid id */
 #define UPSTREAM_HELLO_TIMEOUT	5.0	/* connect + WELCOME */
+#define UPSTREAM_BUCKETS0	256	/* first size of the channel table */
+
+/* A subscription's membership in one channel (in the channel's list). */
+struct upstream_member {
+	struct channel		*ch;
+	struct upstream_sub	*sub;
+	LIST_ENTRY(upstream_member) entry;
+};
 
 struct channel {
-	struct channel		*hnext;
-	LIST_HEAD(, stream_chan) members;
+	struct nametab_node	 node;		/* in up_chans, by name */
+	LIST_HEAD(, upstream_member) members;
 	size_t			 refs;
-	uint32_t		 hash;
 	size_t			 len;
 	char			 name[];	/* NUL-terminated */
 };
@@ -76,6 +89,36 @@ enum upstream_state {
 	UP_CONNECTING,
 	UP_HELLO,
 	UP_READY,
+};
+
+enum upstream_sub_state {
+	SUB_WAITING,	/* not subscribed (broker down or not yet asked) */
+	SUB_PENDING,	/* SUBSCRIBE sent: live events ignored */
+	SUB_REPLAY,	/* SUBSCRIBED seen: its replay events arrive */
+	SUB_LIVE,	/* gets live events of its channels */
+};
+
+enum upstream_cursor {
+	CURSOR_NONE,
+	CURSOR_SET,
+	CURSOR_BAD,	/* the browser's id is not an event id */
+};
+
+/*
+ * What one stream is subscribed to, and how far it got: private to this
+ * file.  The stream holds it from upstream_attach() to upstream_detach().
+ */
+struct upstream_sub {
+	struct stream		*s;
+	TAILQ_ENTRY(upstream_sub) entry;	/* all subscriptions */
+	TAILQ_ENTRY(upstream_sub) pend_entry;	/* the pending FIFO */
+	uint64_t		 token;		/* SUBSCRIBE ref */
+	struct eventid		 cursor;	/* last id delivered */
+	uint8_t			 state;
+	uint8_t			 cursor_state;
+	uint8_t			 in_pending;	/* on up_pending */
+	uint8_t			 nchan;
+	struct upstream_member	 chans[];
 };
 
 struct upstream_stats	 upstream_stats;
@@ -90,64 +133,35 @@ static ev_timer		 up_retry;
 static double		 up_backoff = UPSTREAM_BACKOFF_MIN;
 static struct buf	 up_in, up_out;
 static int		 up_in_read;	/* inside the read callback */
-static int		 up_failed;	/* drop after the read callback */
-static TAILQ_HEAD(, stream) up_pending = TAILQ_HEAD_INITIALIZER(up_pending);
-static struct stream	*up_replay_to;	/* NULL: discard the replay */
+static const char	*up_doomed;	/* why: drop after the frame loop */
+static TAILQ_HEAD(, upstream_sub) up_subs = TAILQ_HEAD_INITIALIZER(up_subs);
+static TAILQ_HEAD(, upstream_sub) up_pending =
+    TAILQ_HEAD_INITIALIZER(up_pending);
+static struct upstream_sub *up_replay_to;	/* NULL: discard the replay */
 static uint64_t		 up_replay_left;
 
-static struct channel	**up_chan;
-static size_t		 up_nbuckets, up_nchan;
+static struct nametab	 up_chans;
 
 static void	upstream_io_cb(struct ev_loop *, ev_io *, int);
 static void	upstream_retry_cb(struct ev_loop *, ev_timer *, int);
 static void	upstream_down(const char *);
-static void	upstream_fail(const char *);
+static void	upstream_doom(const char *);
+static void	upstream_reap(void);
 
 static struct channel *
-upstream_chan_find(const char *name, size_t len, uint32_t h)
+upstream_chan_find(const char *name, size_t len)
 {
-	struct channel	*ch;
+	struct nametab_node	*n;
 
-	if (up_nbuckets == 0)
+	if ((n = nametab_find(&up_chans, name, len)) == NULL)
 		return (NULL);
-	for (ch = up_chan[h & (up_nbuckets - 1)]; ch != NULL; ch = ch->hnext)
-		if (ch->hash == h && ch->len == len &&
-		    memcmp(ch->name, name, len) == 0)
-			return (ch);
-	return (NULL);
-}
-
-/* Doubles the table when it is full; keeps the old one if memory fails. */
-static void
-upstream_chan_grow(void)
-{
-	struct channel	**nt, *ch, *next;
-	size_t		  n, i;
-
-	n = up_nbuckets ? up_nbuckets * 2 : 256;
-	if ((nt = calloc(n, sizeof(*nt))) == NULL)
-		return;
-	for (i = 0; i < up_nbuckets; i++)
-		for (ch = up_chan[i]; ch != NULL; ch = next) {
-			next = ch->hnext;
-			ch->hnext = nt[ch->hash & (n - 1)];
-			nt[ch->hash & (n - 1)] = ch;
-		}
-	free(up_chan);
-	up_chan = nt;
-	up_nbuckets = n;
+	return (NAMETAB_ENTRY(n, struct channel, node));
 }
 
 static void
 upstream_chan_remove(struct channel *ch)
 {
-	struct channel	**pp;
-
-	for (pp = &up_chan[ch->hash & (up_nbuckets - 1)]; *pp != ch;
-	    pp = &(*pp)->hnext)
-		;
-	*pp = ch->hnext;
-	up_nchan--;
+	nametab_remove(&up_chans, &ch->node);
 	free(ch);
 }
 
@@ -168,81 +182,121 @@ upstream_connected(void)
 	return (up_state == UP_READY);
 }
 
-int
-upstream_join(struct stream *s, size_t i, const char *name, size_t len)
+/* Makes sub a member of its i-th channel (counted; may create it). */
+static int
+upstream_join(struct upstream_sub *sub, size_t i, const char *name,
+    size_t len)
 {
 	struct channel	*ch;
-	uint32_t	 h = hash_name(name, len);
 
-	if ((ch = upstream_chan_find(name, len, h)) == NULL) {
-		if (up_nchan >= up_nbuckets)
-			upstream_chan_grow();
-		if (up_nbuckets == 0 ||
-		    (ch = malloc(sizeof(*ch) + len + 1)) == NULL)
+	if ((ch = upstream_chan_find(name, len)) == NULL) {
+		if ((ch = malloc(sizeof(*ch) + len + 1)) == NULL)
 			return (-1);
 		ch->refs = 0;
-		ch->hash = h;
 		ch->len = len;
 		memcpy(ch->name, name, len);
 		ch->name[len] = '\0';
 		LIST_INIT(&ch->members);
-		ch->hnext = up_chan[h & (up_nbuckets - 1)];
-		up_chan[h & (up_nbuckets - 1)] = ch;
-		up_nchan++;
+		nametab_insert(&up_chans, &ch->node, ch->name, len);
 	}
 	ch->refs++;
-	s->chans[i].ch = ch;
-	s->chans[i].s = s;
-	LIST_INSERT_HEAD(&ch->members, &s->chans[i], entry);
+	sub->chans[i].ch = ch;
+	sub->chans[i].sub = sub;
+	LIST_INSERT_HEAD(&ch->members, &sub->chans[i], entry);
 	return (0);
 }
 
-/* Sends SUBSCRIBE for s's channels from its cursor; s becomes PENDING. */
+/*
+ * Takes the request's channels and cursor as s's subscription, not yet
+ * asked for (upstream_subscribe does).  NULL when memory fails (logged).
+ */
+struct upstream_sub *
+upstream_attach(struct stream *s, const struct http_req *req)
+{
+	struct upstream_sub	*sub;
+	const char		*name;
+	size_t			 i, len;
+
+	sub = calloc(1, sizeof(*sub) + req->nchan * sizeof(sub->chans[0]));
+	if (sub == NULL) {
+		log_warn("calloc");
+		return (NULL);
+	}
+	sub->s = s;
+	sub->token = stream_id(s);
+	sub->state = SUB_WAITING;
+	if (req->lastid_state == HTTP_LASTID_SET &&
+	    eventid_parse(req->lastid, req->lastidlen, &sub->cursor) == 0)
+		sub->cursor_state = CURSOR_SET;
+	else if (req->lastid_state != HTTP_LASTID_NONE)
+		sub->cursor_state = CURSOR_BAD;
+	TAILQ_INSERT_TAIL(&up_subs, sub, entry);
+	for (i = 0; i < req->nchan; i++) {
+		name = http_req_channel(req, i, &len);
+		if (upstream_join(sub, i, name, len) == -1) {
+			log_warnx("out of memory for channel");
+			upstream_detach(sub);
+			return (NULL);
+		}
+		sub->nchan++;
+	}
+	log_debug("stream %llu: %u channel(s), cursor %s",
+	    (unsigned long long)sub->token, sub->nchan,
+	    sub->cursor_state == CURSOR_SET ? req->lastid :
+	    sub->cursor_state == CURSOR_BAD ? "(malformed)" : "(none)");
+	return (sub);
+}
+
+/* Sends SUBSCRIBE for sub's channels from its cursor; it becomes PENDING. */
 void
-upstream_subscribe(struct stream *s)
+upstream_subscribe(struct upstream_sub *s)
 {
 	struct proto_str	 names[PROTO_MAX_CHANNELS];
 	char			 id[EVENTID_MAX];
 	const char		*last = NULL;
 	size_t			 lastlen = 0, i, n = 0;
 
-	if (s->state == STREAM_CLOSING || s->state == STREAM_DEAD)
-		return;
-	s->state = STREAM_WAITING;
+	s->state = SUB_WAITING;
 	if (up_state != UP_READY)
 		return;
 	for (i = 0; i < s->nchan && n < PROTO_MAX_CHANNELS; i++) {
 		names[n].ptr = s->chans[i].ch->name;
 		names[n++].len = (uint32_t)s->chans[i].ch->len;
 	}
-	if (s->cursor_state == STREAM_CURSOR_SET) {
+	if (s->cursor_state == CURSOR_SET) {
 		lastlen = eventid_format(id, sizeof(id), s->cursor.epoch,
 		    s->cursor.seq);
 		last = id;
-	} else if (s->cursor_state == STREAM_CURSOR_BAD) {
+	} else if (s->cursor_state == CURSOR_BAD) {
 		last = UPSTREAM_BAD_CURSOR;
 		lastlen = strlen(last);
 	}
 	if (proto_encode_subscribe(&up_out, s->token, names, n, last,
 	    lastlen) == -1) {
 		upstream_stats.dropped_out++;
-		upstream_fail("output to the broker over its bound");
+		upstream_doom("output to the broker over its bound");
 		return;
 	}
 	upstream_stats.subscribes++;
-	s->state = STREAM_PENDING;
+	s->state = SUB_PENDING;
 	s->in_pending = 1;
 	TAILQ_INSERT_TAIL(&up_pending, s, pend_entry);
 	upstream_want_write();
 }
 
+/*
+ * Forgets a subscription (NULL: none): its channels are left, and
+ * unsubscribed when it was their last member.
+ */
 void
-upstream_leave(struct stream *s)
+upstream_detach(struct upstream_sub *s)
 {
 	struct channel		*ch;
 	struct proto_str	 name;
 	size_t			 i;
 
+	if (s == NULL)
+		return;
 	if (s->in_pending) {
 		TAILQ_REMOVE(&up_pending, s, pend_entry);
 		s->in_pending = 0;
@@ -262,20 +316,22 @@ upstream_leave(struct stream *s)
 			if (proto_encode_unsubscribe(&up_out, 0, &name,
 			    1) == -1) {
 				upstream_stats.dropped_out++;
-				upstream_fail("output to the broker over its "
+				upstream_doom("output to the broker over its "
 				    "bound");
 			} else
 				upstream_want_write();
 		}
 		upstream_chan_remove(ch);
 	}
+	TAILQ_REMOVE(&up_subs, s, entry);
+	free(s);
 }
 
 /* The pending stream a SUBSCRIBED/RESET/ERROR with this ref is for. */
-static struct stream *
+static struct upstream_sub *
 upstream_pending_find(uint64_t ref)
 {
-	struct stream	*s;
+	struct upstream_sub	*s;
 
 	TAILQ_FOREACH(s, &up_pending, pend_entry)
 		if (s->token == ref)
@@ -284,19 +340,19 @@ upstream_pending_find(uint64_t ref)
 }
 
 static void
-upstream_pending_remove(struct stream *s)
+upstream_pending_remove(struct upstream_sub *s)
 {
 	TAILQ_REMOVE(&up_pending, s, pend_entry);
 	s->in_pending = 0;
 }
 
 /* Formats into a shared message; NULL (logged) on failure. */
-static struct stream_msg *
+static struct sendq_msg *
 upstream_msg(struct buf *b, int rc)
 {
-	struct stream_msg	*m;
+	struct sendq_msg	*m;
 
-	if (rc == -1 || (m = stream_msg_new(b, 0)) == NULL) {
+	if (rc == -1 || (m = sendq_msg_new(b, 0)) == NULL) {
 		log_warnx("cannot format an event");
 		buf_free(b);
 		return (NULL);
@@ -307,8 +363,8 @@ upstream_msg(struct buf *b, int rc)
 static void
 upstream_on_subscribed(struct proto_msg *msg)
 {
-	struct stream		*s;
-	struct stream_msg	*m;
+	struct upstream_sub	*s;
+	struct sendq_msg	*m;
 	struct eventid		 head;
 	struct buf		 b;
 	const struct proto_str	*h = &msg->u.subscribed.head_id;
@@ -319,23 +375,23 @@ upstream_on_subscribed(struct proto_msg *msg)
 		return;
 	}
 	upstream_pending_remove(s);
-	if (s->cursor_state != STREAM_CURSOR_SET &&
+	if (s->cursor_state != CURSOR_SET &&
 	    eventid_parse(h->ptr, h->len, &head) == 0) {
 		buf_init(&b, 0);
 		if ((m = upstream_msg(&b, sse_cursor(&b, h->ptr,
 		    h->len))) != NULL) {
-			stream_send(s, m);
-			stream_msg_unref(m);
+			stream_send(s->s, m);
+			sendq_msg_unref(m);
 		}
 		s->cursor = head;
-		s->cursor_state = STREAM_CURSOR_SET;
+		s->cursor_state = CURSOR_SET;
 	}
 	if (msg->u.subscribed.nreplay > 0) {
-		s->state = STREAM_REPLAY;
+		s->state = SUB_REPLAY;
 		up_replay_to = s;
 		up_replay_left = msg->u.subscribed.nreplay;
 	} else
-		s->state = STREAM_LIVE;
+		s->state = SUB_LIVE;
 	log_debug("stream %llu: subscribed, head %.*s, %llu to replay",
 	    (unsigned long long)s->token, (int)h->len, h->ptr,
 	    (unsigned long long)msg->u.subscribed.nreplay);
@@ -344,8 +400,8 @@ upstream_on_subscribed(struct proto_msg *msg)
 static void
 upstream_on_reset(struct proto_msg *msg)
 {
-	struct stream		*s;
-	struct stream_msg	*m;
+	struct upstream_sub	*s;
+	struct sendq_msg	*m;
 	struct buf		 b;
 	struct eventid		 head;
 	const struct proto_str	*r = &msg->u.reset.reason;
@@ -359,15 +415,27 @@ upstream_on_reset(struct proto_msg *msg)
 	if ((m = upstream_msg(&b, sse_reset(&b, r->ptr, r->len, o->ptr,
 	    o->len, h->ptr, h->len))) == NULL)
 		return;
-	stream_send(s, m);
-	stream_msg_unref(m);
+	stream_send(s->s, m);
+	sendq_msg_unref(m);
 	if (eventid_parse(h->ptr, h->len, &head) == 0) {
 		s->cursor = head;
-		s->cursor_state = STREAM_CURSOR_SET;
+		s->cursor_state = CURSOR_SET;
 	}
 	log_debug("stream %llu: reset (%.*s), head %.*s",
 	    (unsigned long long)s->token, (int)r->len, r->ptr, (int)h->len,
 	    h->ptr);
+}
+
+/* Sends an event to sub's stream and moves sub's cursor to it. */
+static void
+upstream_deliver(struct upstream_sub *sub, struct sendq_msg *m,
+    const struct eventid *id)
+{
+	stream_deliver(sub->s, m);
+	if (id != NULL) {
+		sub->cursor = *id;
+		sub->cursor_state = CURSOR_SET;
+	}
 }
 
 /*
@@ -378,9 +446,9 @@ static void
 upstream_on_event(struct proto_msg *msg)
 {
 	struct channel		*ch;
-	struct stream_chan	*sc;
-	struct stream_msg	*m = NULL;
-	struct stream		*s;
+	struct upstream_member	*sc;
+	struct sendq_msg	*m = NULL;
+	struct upstream_sub	*s;
 	struct eventid		 id, *idp = &id;
 	struct buf		 b;
 	const struct proto_str	*c = &msg->u.event.channel;
@@ -399,63 +467,64 @@ upstream_on_event(struct proto_msg *msg)
 			up_replay_to = NULL;
 		if (s == NULL)
 			return;
-		if (up_replay_left == 0 && s->state == STREAM_REPLAY)
-			s->state = STREAM_LIVE;
+		if (up_replay_left == 0 && s->state == SUB_REPLAY)
+			s->state = SUB_LIVE;
 		if ((m = upstream_msg(&b, sse_event(&b, i->ptr, i->len,
 		    t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
-		stream_deliver(s, m, idp);
-		stream_msg_unref(m);
+		upstream_deliver(s, m, idp);
+		sendq_msg_unref(m);
 		return;
 	}
-	if ((ch = upstream_chan_find(c->ptr, c->len,
-	    hash_name(c->ptr, c->len))) == NULL)
+	if ((ch = upstream_chan_find(c->ptr, c->len)) == NULL)
 		return;
 	LIST_FOREACH(sc, &ch->members, entry) {
-		if (sc->s->state != STREAM_LIVE)
+		if (sc->sub->state != SUB_LIVE)
 			continue;
 		if (m == NULL && (m = upstream_msg(&b, sse_event(&b, i->ptr,
 		    i->len, t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
-		stream_deliver(sc->s, m, idp);
+		upstream_deliver(sc->sub, m, idp);
 	}
-	stream_msg_unref(m);
+	sendq_msg_unref(m);
 	buf_free(&b);
 }
 
 static void
 upstream_on_error(struct proto_msg *msg)
 {
-	struct stream	*s;
+	struct upstream_sub	*s;
 
 	log_warnx("broker error %llu for ref %llu: %.*s",
 	    (unsigned long long)msg->u.error.code,
 	    (unsigned long long)msg->ref, (int)msg->u.error.message.len,
 	    msg->u.error.message.ptr);
 	if (up_state != UP_READY) {
-		upstream_fail("refused by the broker");
+		upstream_doom("refused by the broker");
 		return;
 	}
 	if (msg->ref != 0 && (s = upstream_pending_find(msg->ref)) != NULL) {
 		upstream_pending_remove(s);
-		stream_end(s);
+		stream_end(s->s);	/* detaches s */
 	}
 }
 
-/* Subscribes a stream that waits for the connection. */
+/* Subscribes every stream that waits for the connection. */
 static void
-upstream_resubscribe_cb(struct stream *s, void *arg)
+upstream_resubscribe(void)
 {
-	(void)arg;
-	if (s->state == STREAM_WAITING)
-		upstream_subscribe(s);
+	struct upstream_sub	*s;
+
+	TAILQ_FOREACH(s, &up_subs, entry)
+		if (s->state == SUB_WAITING)
+			upstream_subscribe(s);
 }
 
 static void
 upstream_on_welcome(struct proto_msg *msg)
 {
 	if (up_state != UP_HELLO) {
-		upstream_fail("unexpected WELCOME");
+		upstream_doom("unexpected WELCOME");
 		return;
 	}
 	up_state = UP_READY;
@@ -466,7 +535,7 @@ upstream_on_welcome(struct proto_msg *msg)
 	log_info("connected to the broker at %s (epoch %.*s)",
 	    up_addr.sun_path, (int)msg->u.welcome.epoch.len,
 	    msg->u.welcome.epoch.ptr);
-	stream_foreach(upstream_resubscribe_cb, NULL);
+	upstream_resubscribe();
 }
 
 static void
@@ -494,7 +563,7 @@ upstream_dispatch(struct proto_msg *msg)
 	default:
 		log_warnx("unexpected %s from the broker",
 		    proto_type_name(msg->type));
-		upstream_fail("protocol error");
+		upstream_doom("protocol error");
 		break;
 	}
 }
@@ -510,7 +579,7 @@ upstream_read(void)
 	int			 rc;
 
 	if (buf_reserve(&up_in, UPSTREAM_READ) == -1) {
-		upstream_fail("input buffer");
+		upstream_doom("input buffer");
 		return;
 	}
 	n = read(up_io.fd, buf_tail(&up_in), UPSTREAM_READ);
@@ -518,23 +587,23 @@ upstream_read(void)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
 		log_warn("read from the broker");
-		upstream_fail("read error");
+		upstream_doom("read error");
 		return;
 	}
 	if (n == 0) {
-		upstream_fail("closed by the broker");
+		upstream_doom("closed by the broker");
 		return;
 	}
 	buf_commit(&up_in, (size_t)n);
 	up_in_read = 1;
-	while (!up_failed && buf_used(&up_in) > 0) {
+	while (up_doomed == NULL && buf_used(&up_in) > 0) {
 		rc = proto_decode(buf_head(&up_in), buf_used(&up_in),
 		    PROTO_MAX_FRAME, &msg, &used, err, sizeof(err));
 		if (rc == PROTO_MORE)
 			break;
 		if (rc == PROTO_BAD) {
 			log_warnx("bad frame from the broker: %s", err);
-			upstream_fail("protocol error");
+			upstream_doom("protocol error");
 			break;
 		}
 		upstream_dispatch(&msg);
@@ -543,8 +612,7 @@ upstream_read(void)
 	}
 	up_in_read = 0;
 	stream_reap();
-	if (up_failed)
-		upstream_down(NULL);
+	upstream_reap();
 }
 
 static void
@@ -571,6 +639,15 @@ upstream_write(void)
 	}
 }
 
+/* Says (errno) that the broker cannot be reached, once until it can. */
+static void
+upstream_warn_connect(void)
+{
+	if (!up_warned)
+		log_warn("connect %s (retrying quietly)", up_addr.sun_path);
+	up_warned = 1;
+}
+
 /* Completes a connect: the socket is writable, check how it went. */
 static void
 upstream_connected_now(void)
@@ -582,10 +659,7 @@ upstream_connected_now(void)
 		e = errno;
 	if (e != 0) {
 		errno = e;
-		if (!up_warned)
-			log_warn("connect %s (retrying quietly)",
-			    up_addr.sun_path);
-		up_warned = 1;
+		upstream_warn_connect();
 		upstream_down(NULL);
 		return;
 	}
@@ -611,6 +685,18 @@ upstream_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		upstream_write();
 }
 
+/* Arms the next connection attempt after the backoff, then doubles it. */
+static void
+upstream_retry_later(void)
+{
+	ev_timer_stop(up_loop, &up_retry);
+	ev_timer_set(&up_retry, up_backoff, 0.);
+	ev_timer_start(up_loop, &up_retry);
+	up_backoff *= 2;
+	if (up_backoff > UPSTREAM_BACKOFF_MAX)
+		up_backoff = UPSTREAM_BACKOFF_MAX;
+}
+
 /* Starts a connection: HELLO is queued, WELCOME completes it. */
 static void
 upstream_connect(void)
@@ -619,7 +705,7 @@ upstream_connect(void)
 
 	buf_reset(&up_in);
 	buf_reset(&up_out);
-	up_failed = 0;
+	up_doomed = NULL;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		log_warn("socket");
@@ -633,10 +719,7 @@ upstream_connect(void)
 	ev_io_init(&up_io, upstream_io_cb, fd, EV_READ | EV_WRITE);
 	if (connect(fd, (struct sockaddr *)&up_addr, sizeof(up_addr)) == -1) {
 		if (errno != EINPROGRESS) {
-			if (!up_warned)
-				log_warn("connect %s (retrying quietly)",
-				    up_addr.sun_path);
-			up_warned = 1;
+			upstream_warn_connect();
 			close(fd);
 			up_io.fd = -1;
 			goto retry;
@@ -653,12 +736,7 @@ upstream_connect(void)
 	return;
 retry:
 	up_state = UP_DOWN;
-	ev_timer_stop(up_loop, &up_retry);
-	ev_timer_set(&up_retry, up_backoff, 0.);
-	ev_timer_start(up_loop, &up_retry);
-	up_backoff *= 2;
-	if (up_backoff > UPSTREAM_BACKOFF_MAX)
-		up_backoff = UPSTREAM_BACKOFF_MAX;
+	upstream_retry_later();
 }
 
 static void
@@ -677,19 +755,20 @@ upstream_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Every stream goes back to waiting for a new connection. */
 static void
-upstream_unsubscribed_cb(struct stream *s, void *arg)
+upstream_unsubscribed(void)
 {
-	(void)arg;
-	if (s->in_pending) {
-		TAILQ_REMOVE(&up_pending, s, pend_entry);
-		s->in_pending = 0;
+	struct upstream_sub	*s;
+
+	TAILQ_FOREACH(s, &up_subs, entry) {
+		if (s->in_pending) {
+			TAILQ_REMOVE(&up_pending, s, pend_entry);
+			s->in_pending = 0;
+		}
+		s->state = SUB_WAITING;
 	}
-	if (s->state == STREAM_PENDING || s->state == STREAM_REPLAY ||
-	    s->state == STREAM_LIVE)
-		s->state = STREAM_WAITING;
 }
 
-/* Drops the connection (not inside the read loop: see upstream_fail). */
+/* Drops the connection (not inside the read loop: see upstream_doom). */
 static void
 upstream_down(const char *why)
 {
@@ -706,51 +785,55 @@ upstream_down(const char *why)
 	if (was_ready)
 		upstream_stats.disconnects++;
 	up_state = UP_DOWN;
-	up_failed = 0;
+	up_doomed = NULL;
 	up_replay_to = NULL;
 	up_replay_left = 0;
-	stream_foreach(upstream_unsubscribed_cb, NULL);
+	upstream_unsubscribed();
 	buf_free(&up_in);
 	buf_free(&up_out);
 	buf_init(&up_in, PROTO_HEADER_LEN + PROTO_MAX_FRAME + UPSTREAM_READ);
 	buf_init(&up_out, UPSTREAM_OUT_MAX);
-	if (up_stopped)
-		return;
-	ev_timer_stop(up_loop, &up_retry);
-	ev_timer_set(&up_retry, up_backoff, 0.);
-	ev_timer_start(up_loop, &up_retry);
-	up_backoff *= 2;
-	if (up_backoff > UPSTREAM_BACKOFF_MAX)
-		up_backoff = UPSTREAM_BACKOFF_MAX;
+	if (!up_stopped)
+		upstream_retry_later();
 }
 
-/* Drops the connection now, or after the frame loop when inside it. */
+/*
+ * Marks the connection to be dropped after the frame loop, so that no
+ * handler sees the streams' subscriptions reset under it; outside the
+ * loop it is dropped at once.  The same "close this later" as the
+ * streams' (stream_doom), with a flag alone: there is one connection.
+ */
 static void
-upstream_fail(const char *why)
+upstream_doom(const char *why)
 {
-	if (up_in_read) {
-		if (!up_failed)
-			log_warnx("broker connection: %s", why);
-		up_failed = 1;
-		return;
-	}
-	upstream_down(why);
+	if (up_doomed == NULL)
+		up_doomed = why;
+	if (!up_in_read)
+		upstream_reap();
+}
+
+/* Drops the connection if it was marked. */
+static void
+upstream_reap(void)
+{
+	const char	*why = up_doomed;
+
+	if (why != NULL)
+		upstream_down(why);
 }
 
 void
 upstream_init(struct ev_loop *loop, const char *path)
 {
 	up_loop = loop;
-	memset(&up_addr, 0, sizeof(up_addr));
-	up_addr.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(up_addr.sun_path))
+	if (sockpath_addr(&up_addr, path) == -1)
 		fatalx("broker socket path too long: %s", path);
-	strncpy(up_addr.sun_path, path, sizeof(up_addr.sun_path) - 1);
 	buf_init(&up_in, PROTO_HEADER_LEN + PROTO_MAX_FRAME + UPSTREAM_READ);
 	buf_init(&up_out, UPSTREAM_OUT_MAX);
 	up_io.fd = -1;
 	ev_init(&up_retry, upstream_retry_cb);
-	upstream_chan_grow();
+	if (nametab_init(&up_chans, UPSTREAM_BUCKETS0) == -1)
+		fatal("calloc");
 	upstream_connect();
 }
 
@@ -774,7 +857,5 @@ upstream_shutdown(void)
 void
 upstream_free(void)
 {
-	free(up_chan);
-	up_chan = NULL;
-	up_nbuckets = up_nchan = 0;
+	nametab_free(&up_chans, NULL);
 }

@@ -10,7 +10,9 @@
 
 #include <ev.h>
 
+struct http_req;
 struct stream;
+struct upstream_sub;
 
 struct upstream_stats {
 	uint64_t	connects;
@@ -26,12 +28,17 @@ extern struct upstream_stats upstream_stats;
 void	upstream_init(struct ev_loop *, const char *path);
 void	upstream_shutdown(void);
 void	upstream_free(void);
-/* Makes s a member of its i-th channel (counted; may create it). */
-int	upstream_join(struct stream *, size_t i, const char *, size_t);
-/* Asks the broker for s's channels from its cursor, when connected. */
-void	upstream_subscribe(struct stream *);
-/* Forgets s: channels left (unsubscribed when last), pending cleared. */
-void	upstream_leave(struct stream *);
+/*
+ * A stream's subscription (its channels, cursor and state) is this
+ * module's: the stream holds it from attach to detach.  Attach takes the
+ * request's channels (counted; may create them) and cursor; NULL when
+ * memory fails.
+ */
+struct upstream_sub *upstream_attach(struct stream *, const struct http_req *);
+/* Asks the broker for the channels from the cursor, when connected. */
+void	upstream_subscribe(struct upstream_sub *);
+/* Forgets it: channels left (unsubscribed when last), pending cleared. */
+void	upstream_detach(struct upstream_sub *);
 int	upstream_connected(void);
 
 #endif

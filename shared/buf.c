@@ -126,3 +126,51 @@ buf_consume(struct buf *b, size_t n)
 	if (b->off >= b->len)
 		b->off = b->len = 0;
 }
+
+/*
+ * Drops what was appended after a mark (a buf_used() taken before the
+ * appends): the undo of a partly written record.  A mark survives a
+ * compaction, which moves bytes but keeps their count.
+ */
+void
+buf_truncate(struct buf *b, size_t n)
+{
+	if (n >= buf_used(b))
+		return;
+	if (n == 0)
+		b->off = b->len = 0;
+	else
+		b->len = b->off + n;
+}
+
+/* Removes n bytes at offset at of the unconsumed bytes (both in range). */
+void
+buf_cut(struct buf *b, size_t at, size_t n)
+{
+	char	*p = b->data + b->off;
+
+	if (at == 0) {
+		buf_consume(b, n);
+		return;
+	}
+	memmove(p + at, p + at + n, buf_used(b) - at - n);
+	b->len -= n;
+}
+
+/*
+ * Gives the unconsumed bytes to the caller as one allocation to free()
+ * (NULL when nothing was ever allocated), so a message can keep them
+ * without a copy.  The buffer is left empty, its bound unchanged.
+ */
+char *
+buf_detach(struct buf *b, size_t *lenp)
+{
+	char	*p;
+
+	buf_compact(b);
+	*lenp = buf_used(b);
+	p = b->data;
+	b->data = NULL;
+	b->off = b->len = b->cap = 0;
+	return (p);
+}

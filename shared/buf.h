@@ -26,6 +26,12 @@ int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_consume(struct buf *, size_t);
 void	 buf_compact(struct buf *);
+/* Keeps the first n unconsumed bytes (a buf_used() taken before). */
+void	 buf_truncate(struct buf *, size_t);
+/* Removes n unconsumed bytes starting at offset at. */
+void	 buf_cut(struct buf *, size_t, size_t);
+/* Hands over the unconsumed bytes (caller frees), leaving b empty. */
+char	*buf_detach(struct buf *, size_t *);
 
 /* The unconsumed bytes. */
 static inline const char *

@@ -66,7 +66,7 @@ static const struct proto_layout proto_layouts[] = {
 /* An encoder's state: where the frame started, whether a write failed. */
 struct proto_frame {
 	struct buf	*b;
-	size_t		 start;		/* offset of the header from b->off */
+	size_t		 start;		/* buf_used() before the header */
 	int		 failed;
 	msgpack_packer	 pk;
 };
@@ -485,7 +485,8 @@ proto_write_cb(void *arg, const char *p, size_t n)
 /*
  * Starts a frame of an array of n elements: room for the length prefix,
  * filled in by proto_end once the payload size is known.  The start is
- * kept relative to b->off because a growing buffer may compact itself.
+ * kept as a count of bytes before it (buf_used), which a growing buffer's
+ * compaction does not change.
  */
 static void
 proto_begin(struct proto_frame *f, struct buf *b, size_t n)
@@ -517,11 +518,10 @@ proto_end(struct proto_frame *f)
 			f->failed = 1;
 	}
 	if (f->failed) {
-		if (b->data != NULL)
-			b->len = b->off + f->start;
+		buf_truncate(b, f->start);
 		return (-1);
 	}
-	h = (unsigned char *)b->data + b->off + f->start;
+	h = (unsigned char *)buf_head(b) + f->start;
 	h[0] = (plen >> 24) & 0xff;
 	h[1] = (plen >> 16) & 0xff;
 	h[2] = (plen >> 8) & 0xff;

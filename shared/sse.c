@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonstr.h"
 #include "sse.h"
 
 /* A field value must not end the line early. */
@@ -55,7 +56,7 @@ int
 sse_event(struct buf *b, const char *id, size_t idlen, const char *type,
     size_t typelen, const char *data, size_t datalen)
 {
-	size_t	start = b->len, off = b->off, i, line;
+	size_t	mark = buf_used(b), i, line;
 
 	if (!sse_field_ok(id, idlen) || !sse_field_ok(type, typelen))
 		return (-1);
@@ -78,42 +79,24 @@ sse_event(struct buf *b, const char *id, size_t idlen, const char *type,
 		goto fail;
 	return (0);
 fail:
-	/* buf_reserve may have compacted; b->off was then reset to 0. */
-	b->len = start - (off - b->off);
+	buf_truncate(b, mark);
 	return (-1);
 }
 
-/* Appends s as a JSON string (the ids and reasons here are plain ASCII). */
+/* Appends s as a JSON string, or null when there is none. */
 static int
 sse_json_str(struct buf *b, const char *s, size_t len)
 {
-	size_t	i;
-
 	if (s == NULL)
 		return (buf_append(b, "null", 4));
-	if (buf_append_byte(b, '"') == -1)
-		return (-1);
-	for (i = 0; i < len; i++) {
-		unsigned char	c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
-			if (buf_append_byte(b, '\\') == -1 ||
-			    buf_append_byte(b, c) == -1)
-				return (-1);
-		} else if (c < 0x20) {
-			if (buf_printf(b, "\\u%04x", c) == -1)
-				return (-1);
-		} else if (buf_append_byte(b, c) == -1)
-			return (-1);
-	}
-	return (buf_append_byte(b, '"'));
+	return (jsonstr_append(b, s, len));
 }
 
 int
 sse_reset(struct buf *b, const char *reason, size_t reasonlen,
     const char *oldest, size_t oldestlen, const char *head, size_t headlen)
 {
-	size_t	start = b->len, off = b->off;
+	size_t	mark = buf_used(b);
 
 	if (!sse_field_ok(head, headlen))
 		return (-1);
@@ -126,7 +109,7 @@ sse_reset(struct buf *b, const char *reason, size_t reasonlen,
 		goto fail;
 	return (0);
 fail:
-	b->len = start - (off - b->off);
+	buf_truncate(b, mark);
 	return (-1);
 }
 

@@ -45,6 +45,7 @@
 #include "hist.h"
 #include "log.h"
 #include "proto.h"
+#include "sockpath.h"
 
 #define IN_MAX		(2 * 1024 * 1024)
 #define READ_CHUNK	(64 * 1024)
@@ -153,11 +154,8 @@ bench_connect(const char *path)
 	struct sockaddr_un	 sun;
 	int			 fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
+	if (sockpath_addr(&sun, path) == -1)
 		fatalx("socket path too long");
-	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {

@@ -50,6 +50,7 @@
 #include "hist.h"
 #include "log.h"
 #include "proto.h"
+#include "sockpath.h"
 
 #define LINE_MAX_BYTES	(256 * 1024)
 #define HDR_MAX		(16 * 1024)
@@ -620,11 +621,8 @@ pub_open(const struct pubconf *pc, struct buf *in)
 	if (pc->http)
 		fd = sseload_tcp_connect(pc->port, 0);
 	else {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		if (strlen(pc->path) >= sizeof(sun.sun_path))
+		if (sockpath_addr(&sun, pc->path) == -1)
 			return (-1);
-		strcpy(sun.sun_path, pc->path);
 		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
 			return (-1);
 		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {

@@ -1,7 +1,9 @@
 /*
  * Unit tests of bounded buffers: the bound holds whatever the order of
- * appends and consumes, and a refused append leaves the buffer unchanged.
+ * appends and consumes, and a refused append leaves the buffer unchanged;
+ * truncate, cut and detach.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -11,8 +13,8 @@ int
 main(void)
 {
 	struct buf	b;
-	char		big[1000];
-	size_t		i;
+	char		big[1000], *p;
+	size_t		i, mark, n;
 	int		good;
 
 	buf_init(&b, 10);
@@ -76,6 +78,52 @@ main(void)
 	buf_commit(&b, 4);
 	tap_is_mem(buf_head(&b), buf_used(&b), "abcd", 4, "commit");
 	buf_free(&b);
+
+	/* Truncate to a mark, across a compaction. */
+	buf_init(&b, 0);
+	buf_append(&b, "0123456789", 10);
+	buf_consume(&b, 4);
+	mark = buf_used(&b);
+	buf_append(&b, big, 300);	/* grows: compacts, off becomes 0 */
+	buf_truncate(&b, mark);
+	tap_is_mem(buf_head(&b), buf_used(&b), "456789", 6,
+	    "truncate to a mark taken before a compaction");
+	buf_truncate(&b, 100);
+	ok(buf_used(&b) == 6, "truncate past the end changes nothing");
+	buf_truncate(&b, 0);
+	ok(buf_used(&b) == 0 && b.off == 0 && b.len == 0,
+	    "truncate to nothing resets the offsets");
+	buf_free(&b);
+
+	/* Cut out of the middle, the front and the end. */
+	buf_init(&b, 0);
+	buf_append(&b, "xxabcdefgh", 10);
+	buf_consume(&b, 2);
+	buf_cut(&b, 2, 3);
+	tap_is_mem(buf_head(&b), buf_used(&b), "abfgh", 5, "cut in the middle");
+	buf_cut(&b, 0, 1);
+	tap_is_mem(buf_head(&b), buf_used(&b), "bfgh", 4, "cut at the front");
+	buf_cut(&b, 2, 2);
+	tap_is_mem(buf_head(&b), buf_used(&b), "bf", 2, "cut at the end");
+	buf_cut(&b, 0, 2);
+	ok(buf_used(&b) == 0, "cut of everything empties");
+	buf_free(&b);
+
+	/* Detach hands the bytes over and leaves an empty, bounded buffer. */
+	buf_init(&b, 16);
+	buf_append(&b, "--payload", 9);
+	buf_consume(&b, 2);
+	p = buf_detach(&b, &n);
+	tap_is_mem(p, n, "payload", 7, "detach gives the unconsumed bytes");
+	ok(b.data == NULL && buf_used(&b) == 0 && b.max == 16,
+	    "detach leaves the buffer empty with its bound");
+	free(p);
+	ok(buf_append(&b, "0123456789abcdef", 16) == 0 &&
+	    buf_append(&b, "x", 1) == -1, "a detached buffer is reusable");
+	buf_free(&b);
+	buf_init(&b, 0);
+	p = buf_detach(&b, &n);
+	ok(p == NULL && n == 0, "detaching a never-used buffer gives nothing");
 
 	tap_done();
 	return (tap_exit_status());

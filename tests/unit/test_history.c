@@ -72,7 +72,7 @@ test_ids(void)
 	ok(good, "100 seqs strictly increasing across channels");
 	is_int(h.seq, 100, "last seq is 100");
 	is_int(h.nevents, 100, "100 events held");
-	is_int(h.channels.count, 2, "two channels");
+	is_int(h.channels.names.count, 2, "two channels");
 
 	ev = channel_at(channel_find(&h.channels, "odd", 3), 0);
 	is_int(proto_decode(ev->frame, ev->len, 0, &msg, &used, err,
@@ -122,7 +122,7 @@ test_count(void)
 	history_init(&h, EPOCH, &lim);
 	pub(&h, "a", 1.0);
 	is_int(h.nevents, 0, "count 0: nothing kept");
-	is_int(h.channels.count, 0, "count 0: idle channel freed");
+	is_int(h.channels.names.count, 0, "count 0: idle channel freed");
 	is_int(h.freed_floor, 1, "count 0: freed floor remembered");
 	history_free(&h);
 }
@@ -155,11 +155,11 @@ test_age(void)
 	    "age: subscribed channel kept, empty, floor 2");
 	history_expire(&h, 100);
 	is_int(h.nevents, 0, "age: everything expired");
-	is_int(h.channels.count, 1, "age: only the subscribed channel left");
+	is_int(h.channels.names.count, 1, "age: only the subscribed channel left");
 	is_int(h.freed_floor, 4, "age: freed floor from channel a");
 	channel_unsubscribe(TAILQ_FIRST(&subs), &subs);
 	history_release(&h, ch);
-	is_int(h.channels.count, 0, "age: unsubscribed idle channel freed");
+	is_int(h.channels.names.count, 0, "age: unsubscribed idle channel freed");
 	is_int(h.evictions, 4, "age: 4 evictions");
 	history_free(&h);
 }
@@ -229,7 +229,7 @@ test_memory(void)
 	is_int(channel_find(&h.channels, "b", 1)->floor, 2, "memory: b floor 2");
 	for (i = 0; i < 3; i++)
 		pub(&h, "c", 2);
-	is_int(h.channels.count, 1, "memory: emptied channels freed");
+	is_int(h.channels.names.count, 1, "memory: emptied channels freed");
 	is_int(h.freed_floor, 6, "memory: freed floor is the max");
 	history_free(&h);
 }
@@ -392,7 +392,7 @@ test_reset(void)
 	lim.max_age = 10;
 	h.lim = lim;
 	history_expire(&h, 100);
-	is_int(h.channels.count, 0, "reset: all channels freed");
+	is_int(h.channels.names.count, 0, "reset: all channels freed");
 	is_int(h.freed_floor, 5, "reset: freed floor is 5");
 	ch[0] = history_channel(&h, "new", 3);
 	is_int(ch[0]->floor, 5, "reset: new channel starts at the freed floor");

@@ -41,10 +41,8 @@
 #include "eventid.h"
 #include "fastsse.h"
 #include "proto.h"
+#include "sockpath.h"
 
-#ifndef FASTSSE_RUNDIR
-#define FASTSSE_RUNDIR	"/run/fastsse"
-#endif
 
 #define CLIENT_INBUF_MAX	(2 * (PROTO_HEADER_LEN + PROTO_MAX_FRAME))
 #define CLIENT_OUTBUF_MAX	(PROTO_HEADER_LEN + PROTO_MAX_FRAME)
@@ -450,14 +448,7 @@ client_next(struct fastsse *c, enum client_want want, uint64_t ref,
 static void
 client_cut(struct fastsse *c, size_t at, size_t len)
 {
-	char	*p = c->in.data + c->in.off;
-
-	if (at == 0) {
-		buf_consume(&c->in, len);
-		return;
-	}
-	memmove(p + at, p + at + len, buf_used(&c->in) - at - len);
-	c->in.len -= len;
+	buf_cut(&c->in, at, len);
 }
 
 /* Waits for the answer to request ref; on 1, *m must be freed and cut. */
@@ -520,11 +511,8 @@ fastsse_connect(const char *path, int role, char *err, size_t errlen)
 	size_t			 at, flen;
 	int			 flags;
 
-	if (path == NULL || *path == '\0') {
-		path = getenv("FASTSSE_SOCKET");
-		if (path == NULL || *path == '\0')
-			path = FASTSSE_RUNDIR "/fastsse.sock";
-	}
+	if (path == NULL || *path == '\0')
+		path = sockpath_default(NULL);
 	if (errlen > 0)
 		err[0] = '\0';
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -538,13 +526,10 @@ fastsse_connect(const char *path, int role, char *err, size_t errlen)
 	buf_init(&c->out, CLIENT_OUTBUF_MAX);
 	buf_init(&c->ev, CLIENT_EVBUF_MAX);
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	if (sockpath_addr(&sun, path) == -1) {
 		snprintf(err, errlen, "%s: socket path too long", path);
 		goto fail;
 	}
-	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		goto fail;

@@ -28,6 +28,8 @@
 
 #include "buf.h"
 #include "fastsse.h"
+#include "jsonstr.h"
+#include "optnum.h"
 #include "sse.h"
 
 #define CMD_MAX_DATA	(1024 * 1024)
@@ -77,24 +79,12 @@ cmd_connect(const char *socket, int role)
 static void
 cmd_json_string(FILE *f, const char *s)
 {
-	const unsigned char	*p;
+	struct buf	b;
 
-	fputc('"', f);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\r')
-			fputs("\\r", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	buf_init(&b, 0);
+	if (jsonstr_append(&b, s, strlen(s)) == 0)
+		fwrite(buf_head(&b), 1, buf_used(&b), f);
+	buf_free(&b);
 }
 
 /*
@@ -452,8 +442,7 @@ cmd_tail(int argc, char **argv)
 	struct fastsse		*c = NULL;
 	struct fastsse_event	 ev;
 	const char		*socket = NULL, *last_id = NULL;
-	unsigned long		 count = 0, seen = 0;
-	char			*end;
+	unsigned long long	 count = 0, seen = 0;
 	int			 ch, verbose = 0, rv = CMD_ERR;
 
 	while ((ch = getopt_long(argc, argv, "s:i:n:vh", opts, NULL)) != -1) {
@@ -465,10 +454,7 @@ cmd_tail(int argc, char **argv)
 			last_id = optarg;
 			break;
 		case 'n':
-			errno = 0;
-			count = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || *optarg == '\0' ||
-			    *optarg == '-' || count == 0)
+			if (optnum_parse(optarg, 1, ULLONG_MAX, &count) == -1)
 				return (cmd_badusage("--count takes a "
 				    "positive number"));
 			break;
