@@ -47,32 +47,6 @@ static void	server_prune_cb(struct ev_loop *, ev_timer *, int);
 static void	server_flush_cb(struct ev_loop *, ev_prepare *, int);
 
 /*
- * Whether a broker answers on path: 1 yes, 0 no (nothing there, or a
- * socket nobody listens on), -2 when path is not a socket, -1 on another
- * error (errno set).
- */
-static int
-server_probe(const char *path, const struct sockaddr_un *sun)
-{
-	struct stat	 st;
-	int		 fd, r;
-
-	if (lstat(path, &st) == -1)
-		return (errno == ENOENT ? 0 : -1);
-	if (!S_ISSOCK(st.st_mode))
-		return (-2);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (-1);
-	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
-	close(fd);
-	if (r == 0)
-		return (1);
-	if (errno == ECONNREFUSED)
-		return (0);
-	return (-1);
-}
-
-/*
  * Creates the listening socket at opts->socket with opts->socket_mode,
  * replacing a stale socket left by a dead broker but refusing to start
  * when a broker answers there.  Done before daemonizing so errors reach
@@ -81,21 +55,14 @@ server_probe(const char *path, const struct sockaddr_un *sun)
 int
 server_listen(struct server *s, const struct broker_opts *opts)
 {
-	struct sockaddr_un	 sun;
-	struct stat		 st;
 	const char		*path = opts->socket;
-	char			 dir[sizeof(sun.sun_path)], *slash;
-	mode_t			 old;
-	int			 fd = -1, r;
+	char			 dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char			 err[256], *slash;
+	int			 fd;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = s->spare_fd = -1;
 	s->opts = *opts;
-	if (sockpath_addr(&sun, path) == -1) {
-		log_warnx("socket path too long: %s", path);
-		return (-1);
-	}
-
 	if (opts->socket_default) {
 		strncpy(dir, path, sizeof(dir) - 1);
 		dir[sizeof(dir) - 1] = '\0';
@@ -108,63 +75,21 @@ server_listen(struct server *s, const struct broker_opts *opts)
 		}
 	}
 
-	switch (server_probe(path, &sun)) {
-	case 1:
-		log_warnx("another broker is listening on %s", path);
-		return (-1);
-	case 0:
-		if (unlink(path) == -1 && errno != ENOENT) {
-			log_warn("unlink stale socket %s", path);
-			return (-1);
-		}
-		break;
-	case -2:
-		log_warnx("%s exists and is not a socket", path);
-		return (-1);
-	default:
-		log_warn("%s", path);
+	if ((fd = sockpath_listen(path, opts->socket_mode, SOMAXCONN,
+	    SOCK_NONBLOCK, &s->sock, err, sizeof(err))) == -1) {
+		log_warnx("%s", err);
 		return (-1);
 	}
-
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		log_warn("socket");
-		goto fail;
-	}
-	old = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r == -1) {
-		log_warn("bind %s", path);
-		goto fail;
-	}
-	if (chmod(path, opts->socket_mode) == -1) {
-		log_warn("chmod %s", path);
-		goto fail_unlink;
-	}
-	if (listen(fd, SOMAXCONN) == -1) {
-		log_warn("listen %s", path);
-		goto fail_unlink;
-	}
-	if (stat(path, &st) == -1) {
-		log_warn("stat %s", path);
-		goto fail_unlink;
-	}
-	s->sock_dev = st.st_dev;
-	s->sock_ino = st.st_ino;
+	if (s->sock.replaced)
+		log_info("replaced the stale socket %s", path);
 	if ((s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
 		log_warn("open /dev/null");
-		goto fail_unlink;
+		sockpath_unlink(&s->sock);
+		close(fd);
+		return (-1);
 	}
 	s->fd = fd;
 	return (0);
-
-fail_unlink:
-	unlink(path);
-fail:
-	if (fd != -1)
-		close(fd);
-	return (-1);
 }
 
 /*
@@ -230,8 +155,6 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 void
 server_stop(struct server *s)
 {
-	struct stat	 st;
-
 	conn_close_all(s);
 	ev_io_stop(s->loop, &s->accept_io);
 	ev_timer_stop(s->loop, &s->accept_timer);
@@ -240,9 +163,7 @@ server_stop(struct server *s)
 	ev_prepare_stop(s->loop, &s->flush_prepare);
 	ev_signal_stop(s->loop, &s->sigterm);
 	ev_signal_stop(s->loop, &s->sigint);
-	if (stat(s->opts.socket, &st) == 0 && st.st_dev == s->sock_dev &&
-	    st.st_ino == s->sock_ino)
-		unlink(s->opts.socket);
+	sockpath_unlink(&s->sock);
 	close(s->fd);
 	if (s->spare_fd != -1)
 		close(s->spare_fd);

@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "buf.h"
 #include "history.h"
+#include "sockpath.h"
 #include "stats.h"
 
 struct conn;
@@ -24,8 +25,7 @@ struct server {
 	struct ev_loop		*loop;
 	struct broker_opts	 opts;
 	int			 fd;
-	dev_t			 sock_dev;	/* to remove only our socket */
-	ino_t			 sock_ino;
+	struct sockpath_own	 sock;		/* to remove only our socket */
 	int			 spare_fd;	/* given up to accept at EMFILE */
 	ev_io			 accept_io;
 	ev_timer		 accept_timer;	/* resume accepting */

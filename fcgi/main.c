@@ -63,19 +63,15 @@
 #include "accept.h"
 #include "http.h"
 #include "log.h"
+#include "optnum.h"
 #include "responder.h"
+#include "sockpath.h"
 #include "stream.h"
 #include "upstream.h"
 
-#ifndef FASTSSE_RUNDIR
-#define FASTSSE_RUNDIR	"/run/fastsse"
-#endif
-
 struct responder_conf	 conf;
 
-static const char	*main_sock_path;	/* ours to remove at exit */
-static dev_t		 main_sock_dev;		/* ... if still this one */
-static ino_t		 main_sock_ino;
+static struct sockpath_own main_sock;	/* ours to remove at exit */
 static int		 main_lock_fd = -1;
 static ev_signal	 main_sigterm, main_sigint, main_sigusr1;
 static ev_timer		 main_grace;
@@ -137,7 +133,7 @@ main_usage(FILE *f)
 "  --listen ADDR        own FastCGI socket (default: fd 0, as spawned)\n"
 "  --socket-mode MODE   mode of a unix: socket (default %04o)\n"
 "  --broker PATH        broker socket (default $FASTSSE_SOCKET, else\n"
-"                       " FASTSSE_RUNDIR "/fastsse.sock)\n"
+"                       " SOCKPATH_DEFAULT ")\n"
 "  --channel-param NAME query parameter naming channels (default %s)\n"
 "  --max-channels N     channels per stream (default %d, at most %d)\n"
 "  --max-streams N      streams per process (default: fd limit - %d)\n"
@@ -163,12 +159,8 @@ main_number(const char *name, const char *s, unsigned long long min,
     unsigned long long max)
 {
 	unsigned long long	 v;
-	char			*end;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 ||
-	    v < min || v > max)
+	if (optnum_parse(s, min, max, &v) == -1)
 		fatalx("--%s: %s is not a number in [%llu, %llu]", name, s,
 		    min, max);
 	return (v);
@@ -230,60 +222,24 @@ main_lock(const char *path)
 }
 
 /*
- * Listens on a Unix socket at path with the broker's rules: refuse a
- * path that is not a socket and one where something accepts, replace a
- * stale socket, and remember the inode so exit removes only ours.
+ * Listens on a Unix socket at path with the broker's rules (see
+ * shared/sockpath.c): the lock first, since a second responder must be
+ * told it is one rather than find the socket busy.
  */
 static int
 main_listen_unix(const char *path, mode_t mode, int backlog)
 {
-	struct sockaddr_un	 sun;
-	struct stat		 st;
-	mode_t			 old;
-	int			 fd, r;
+	char	err[256];
+	int	fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
 	if (*path == '\0')
 		fatalx("--listen unix: needs a path");
-	if (strlen(path) >= sizeof(sun.sun_path))
-		fatalx("socket path too long: %s", path);
-	memcpy(sun.sun_path, path, strlen(path));
 	main_lock(path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			fatalx("%s exists and is not a socket: refusing to "
-			    "replace it", path);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			fatal("socket");
-		r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-		close(fd);
-		if (r == 0)
-			fatalx("something is listening on %s: refusing to "
-			    "replace it", path);
-		if (errno != ECONNREFUSED)
-			fatal("connect %s", path);
-		if (unlink(path) == -1 && errno != ENOENT)
-			fatal("unlink stale socket %s", path);
+	if ((fd = sockpath_listen(path, mode, backlog, 0, &main_sock, err,
+	    sizeof(err))) == -1)
+		fatalx("%s", err);
+	if (main_sock.replaced)
 		log_info("replaced the stale socket %s", path);
-	} else if (errno != ENOENT)
-		fatal("%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		fatal("socket");
-	old = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r == -1)
-		fatal("bind %s", path);
-	if (stat(path, &st) == -1)
-		fatal("stat %s", path);
-	main_sock_path = path;
-	main_sock_dev = st.st_dev;
-	main_sock_ino = st.st_ino;
-	if (chmod(path, mode) == -1)
-		fatal("chmod %s", path);
-	if (listen(fd, backlog) == -1)
-		fatal("listen %s", path);
 	return (fd);
 }
 
@@ -366,16 +322,9 @@ main_fd0_listens(void)
 static void
 main_unlink_socket(void)
 {
-	struct stat	st;
-
-	if (main_sock_path == NULL)
-		return;
-	if (lstat(main_sock_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_dev == main_sock_dev && st.st_ino == main_sock_ino)
-		unlink(main_sock_path);
-	else
+	if (main_sock.path != NULL && !sockpath_unlink(&main_sock))
 		log_info("%s is not our socket any more: left alone",
-		    main_sock_path);
+		    main_sock.path);
 }
 
 static void
@@ -468,7 +417,7 @@ main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 int
 main(int argc, char *argv[])
 {
-	const char	*listen_addr = NULL, *env;
+	const char	*listen_addr = NULL;
 	unsigned long	 mode = RESPONDER_SOCKET_MODE;
 	unsigned long long max_streams = 0;
 	int		 ch, foreground = 0, verbose = 0, fd, backlog;
@@ -498,17 +447,11 @@ main(int argc, char *argv[])
 		case OPT_LISTEN:
 			listen_addr = optarg;
 			break;
-		case OPT_SOCKET_MODE: {
-			char	*end;
-
-			errno = 0;
-			mode = strtoul(optarg, &end, 8);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    mode > 0777)
+		case OPT_SOCKET_MODE:
+			if (optnum_mode(optarg, &mode) == -1)
 				fatalx("--socket-mode: bad octal mode %s",
 				    optarg);
 			break;
-		}
 		case OPT_BROKER:
 			conf.broker = optarg;
 			break;
@@ -580,12 +523,8 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	log_init("fastsse-fcgi", foreground, verbose);
-	if (conf.broker == NULL) {
-		if ((env = getenv("FASTSSE_SOCKET")) != NULL && *env != '\0')
-			conf.broker = env;
-		else
-			conf.broker = FASTSSE_RUNDIR "/fastsse.sock";
-	}
+	if (conf.broker == NULL)
+		conf.broker = sockpath_default(NULL);
 
 	nofile = main_raise_nofile();
 	conf.max_streams = nofile > RESPONDER_FD_RESERVE * 2 ?
