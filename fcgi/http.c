@@ -3,7 +3,7 @@
  *
  * Bounds: a query string over HTTP_QUERY_MAX bytes, more channels than the
  * configured cap (at most HTTP_MAX_CHANNELS), or a cursor over
- * HTTP_LASTID_MAX bytes are refused or marked here, so an accept thread
+ * HTTP_LASTID_MAX bytes are refused or marked here, so a pending request
  * never holds more than a few KiB for one request.
  *
  * CORS: by default no Access-Control-* header is sent, so browsers allow

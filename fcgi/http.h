@@ -2,7 +2,7 @@
  * The HTTP side of a request as FastCGI hands it over: the query string,
  * the method, the Origin and Last-Event-ID headers, and the CGI response
  * headers the responder answers with.  Pure functions, tested without a
- * socket; the accept threads call them.
+ * socket; accept.c calls them.
  */
 #ifndef HTTP_H
 #define HTTP_H

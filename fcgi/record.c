@@ -1,6 +1,6 @@
 /*
- * FastCGI record framing for the streaming side of the responder.  After
- * the hand-off from libfcgi the event loop writes every record itself:
+ * FastCGI record framing for the responder's answers.  The event loop
+ * writes every record itself:
  * version 1, type, request id, content length and padding length, big
  * endian, content padded to a multiple of 8 bytes exactly as libfcgi pads
  * (both nginx and lighttpd were seen to accept that).  Content longer than

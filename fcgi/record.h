@@ -1,6 +1,5 @@
 /*
- * FastCGI records the responder writes itself once a stream has left
- * libfcgi: FCGI_STDOUT records around SSE text, and the empty STDOUT +
+ * FastCGI records the responder writes itself: FCGI_STDOUT records around SSE text, and the empty STDOUT +
  * FCGI_END_REQUEST pair that ends a request.  Pure functions over bytes,
  * so the framing is tested without a socket.
  */

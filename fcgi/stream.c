@@ -7,7 +7,7 @@
  *   sendq.c);
  * - what a stream is subscribed to: upstream.c (struct upstream_sub: its
  *   channels, cursor, token and pending/replay/live state);
- * - how it got here: accept.c (libfcgi's hand-off) and http.c (the
+ * - how it got here: accept.c (the request read in the loop) and http.c (the
  *   request's channels, Last-Event-ID, CORS).
  *
  * Output: a send only appends a reference to the shared, formatted
@@ -58,7 +58,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,7 +103,7 @@ static TAILQ_HEAD(, stream) stream_flushq =
     TAILQ_HEAD_INITIALIZER(stream_flushq);	/* output to write */
 static ev_prepare	 stream_flush_ev;
 static size_t		 stream_n;		/* in stream_list */
-static atomic_size_t	 stream_slots;		/* reserved + open */
+static size_t		 stream_slots;		/* reserved + open */
 static uint64_t		 stream_next_id;
 static ev_timer		 stream_hb_ev;
 static ev_check		 stream_reap_ev;
@@ -145,25 +144,23 @@ stream_init(struct ev_loop *loop)
 }
 
 /*
- * The stream cap is checked by accept threads before they answer, so a
- * browser over the cap gets a complete "come back later" response.
+ * The stream cap is checked when a request is read whole, before it is
+ * answered, so a browser over the cap gets a complete "come back later"
+ * response; the slot is held from then on, through the stream's life.
  */
 int
 stream_reserve(void)
 {
-	size_t	n = atomic_load(&stream_slots);
-
-	do {
-		if (n >= conf.max_streams)
-			return (-1);
-	} while (!atomic_compare_exchange_weak(&stream_slots, &n, n + 1));
+	if (stream_slots >= conf.max_streams)
+		return (-1);
+	stream_slots++;
 	return (0);
 }
 
 void
 stream_unreserve(void)
 {
-	atomic_fetch_sub(&stream_slots, 1);
+	stream_slots--;
 }
 
 size_t

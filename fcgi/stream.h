@@ -1,6 +1,6 @@
 /*
- * One browser's event stream after libfcgi handed its connection over: its
- * FastCGI socket and its output.  What it is subscribed to (channels,
+ * One browser's event stream once its request was read and answered with
+ * the stream's headers (accept.c): its FastCGI socket and its output.  What it is subscribed to (channels,
  * cursor) is the upstream's (upstream.h); struct stream is private to
  * stream.c.
  */
@@ -17,9 +17,8 @@
 #include "http.h"
 #include "sendq.h"
 
-/* What an accept thread passes to the loop thread. */
+/* What accept.c hands over once a stream's request is whole. */
 struct stream_handoff {
-	STAILQ_ENTRY(stream_handoff) entry;
 	int		 fd;
 	uint16_t	 reqid;
 	struct http_req	 req;
@@ -40,7 +39,7 @@ struct stream_stats {
 extern struct stream_stats stream_stats;
 
 void	stream_init(struct ev_loop *);
-/* Called by accept threads: a slot under --max-streams, or -1. */
+/* A slot under --max-streams, or -1 (see stream.c). */
 int	stream_reserve(void);
 void	stream_unreserve(void);
 size_t	stream_count(void);
