@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Channels and their table.  Bounds: a channel's ring holds what the
  * history keeps (bounded by --history-max-events, age and --max-memory);

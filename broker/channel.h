@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Channels: a name, the channel's part of the history (its events in seq
  * order) and its live subscribers.  The table of channels maps names to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fastsse: the command-line client of the broker, built on libfastsse.
  *

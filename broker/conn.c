@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Client connections: reading and decoding frames, answering requests,
  * queueing events, writing.

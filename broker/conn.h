@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One client connection: its socket, input buffer, output queue,
  * subscriptions, and the handling of each request it sends.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Events.  Each event is one allocation holding its whole EVENT frame, so
  * a publish costs one malloc and one copy however many subscribers get it;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * An event as the broker holds it: its EVENT frame, encoded once, shared
  * by reference between the history and every output queue that sends it.

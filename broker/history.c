@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The history.  Every held event is on one broker-wide FIFO in seq order
  * (so its head is the globally oldest event) and in its channel's ring,

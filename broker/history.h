@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's memory of recent events: ids, every channel's events, the
  * bounds (age, count per channel, bytes broker-wide), pruning and replay.

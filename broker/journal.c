@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The journal (see journal.h for the format and how the broker uses it).
  *

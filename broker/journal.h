@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The journal: the broker's history on disk, so that a restart keeps the
  * epoch, the events within retention and the ids, and never assigns an id

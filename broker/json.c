@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * MessagePack to JSON, so that a publisher may send structured data and
  * browsers receive it as JSON text.  The output goes into a bounded buffer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Rendering of a MessagePack object to JSON text, for PUBLISH data that is
  * not a string.  Pure: writes into a caller's bounded buffer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fastsse-broker: options, start-up, the event loop.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Output queues.  An event frame is queued as a reference, never copied;
  * replies go into a private buffer and are queued as byte counts of it, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A connection's output queue: shared event frames (by reference) and the
  * connection's own frames (replies), in the order they must be sent.

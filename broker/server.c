@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The listening socket and what the whole broker shares: accepting, the
  * fan-out of a new event, the watcher that writes queued output, the

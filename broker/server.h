@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's listening socket, signals, timers, the list of connections
  * and the state they share (history, counters).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * STATS_REPLY: every counter of struct stats plus the history's own, as a
  * map of names to unsigned integers.  Pure: the caller passes the time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The front door, in the event loop: accepting FastCGI connections,
  * reading each request as its bytes arrive (request.c parses them),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The responder's front door, in the event loop: accepts FastCGI
  * connections, reads their requests without blocking, answers the short

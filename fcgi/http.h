@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HTTP side of a request as FastCGI hands it over: the query string,
  * the method, the Origin and Last-Event-ID headers, and the CGI response

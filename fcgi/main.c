@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fastsse-fcgi: the FastCGI responder that holds browsers' Server-Sent
  * Events streams for a web server (nginx, lighttpd, Apache).

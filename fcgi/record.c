@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * FastCGI record framing for the responder's answers.  The event loop
  * writes every record itself:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * FastCGI records the responder writes itself: FCGI_STDOUT records around SSE text, and the empty STDOUT +
  * FCGI_END_REQUEST pair that ends a request.  Pure functions over bytes,

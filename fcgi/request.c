@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The FastCGI request parser (the specification's section 3 to 6, its
  * constants from libfcgi's fastcgi.h).  Bytes are taken as they come, in

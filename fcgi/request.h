@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A FastCGI request as the web server sends it, parsed from bytes: the
  * BEGIN_REQUEST, the PARAMS stream and the STDIN stream of one request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Settings of the FastCGI responder, shared by its parts; the defaults
  * are named here so the man page and --help can quote one place.

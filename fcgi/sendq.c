@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Stream output queues.  A message (one event's SSE text, shared by every
  * stream it goes to, or a raw message already framed, the end of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A stream's output queue: shared, formatted messages (by reference) and
  * the arithmetic that turns them into FastCGI records and writev batches.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Browser streams, all owned by the one event-loop thread.
  *

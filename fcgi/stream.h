@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One browser's event stream once its request was read and answered with
  * the stream's headers (accept.c): its FastCGI socket and its output.  What it is subscribed to (channels,

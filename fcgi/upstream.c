@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker connection.  One per responder process, so the broker sends
  * each event once per process whatever the number of browsers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The responder's one connection to the broker, shared by all streams:
  * the union of their channels is subscribed once, each EVENT arrives once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Bounded growable buffers.  Policy at the bound: the append that would
  * pass buf->max fails with -1 and leaves the buffer unchanged; the caller

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A growable byte buffer with a hard bound.  Bytes are appended at the end
  * and consumed from the front; the owner chooses the bound and what to do

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Event ids "<epoch>-<seq>" (see eventid.h).  Only the canonical form is
  * accepted when parsing: lower-case base 36 epoch, decimal seq, no sign,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Event ids: "<epoch>-<seq>".  The epoch names one broker run (its start
  * time in microseconds, base 36, lower case); seq counts the events that

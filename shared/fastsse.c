@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libfastsse: the blocking client of the broker (the public API is in
  * fastsse.h; frames are built and parsed by proto.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libfastsse: a small blocking C client for the fastsse broker.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * JSON string literals.  Only what JSON requires is escaped ('"', '\\'
  * and control characters, with the short forms where JSON has them);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * JSON string literals, written once for the broker's MessagePack to JSON
  * rendering, the SSE reset notice and the fastsse command's output.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Logging: to stderr when in the foreground, to syslog otherwise.  Debug
  * messages appear only when verbose.  Every message is prefixed with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The one logging API of fastsse, after OpenBSD's log.c: stderr in the
  * foreground, syslog as a daemon; messages name the function that logs.

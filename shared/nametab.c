@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Tables of names.  Hash: FNV-1a, which spreads short names well and
  * needs no state or seed.  Names come from clients, but each table is

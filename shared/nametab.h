@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A hash table of names (channels, on both sides of the wire), intrusive:
  * the owner embeds a struct nametab_node in each record, so the table

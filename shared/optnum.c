@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Option numbers: decimal digits only (no sign, no space, no suffix),
  * within [min, max]; file modes: octal digits only, at most 0777.  Bound: the range; a value out of it, or past what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Numbers given as command-line option values, parsed one way by every
  * program.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Encoding and decoding of fastsse frames (see proto.h, PROTOCOL.md).
  *

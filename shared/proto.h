@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The fastsse wire protocol between the broker and its clients (publishers,
  * the FastCGI responder, the fastsse command).  shared/PROTOCOL.md is the

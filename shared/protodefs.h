@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The numbers of the fastsse wire protocol: version, limits, roles,
  * message types, error codes and reset reasons.  A file that needs only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unix socket paths: the broker's default path, and listening on a path
  * with the rules both daemons follow.  Bound: a path must fit sun_path

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unix socket paths: where the broker's socket is (the default path,
  * which every program and the library share, and its sockaddr_un), and

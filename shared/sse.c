@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * SSE formatting.  Each event is "id:", "event:" when the type is not the
  * default "message", one "data:" line per line of data, and a blank line.

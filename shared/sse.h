@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Server-Sent Events text, as the browser's EventSource parses it.  Pure
  * functions appending to a bounded buffer; they fail (-1, buffer as it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Name and text rules (see validate.h).  Channel names end up in logs,
  * URLs and the broker's statistics, so they may hold no white space or

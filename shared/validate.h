@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The rules for names that reach browsers and logs, shared by the broker
  * (which enforces them) and the responder (which answers 400 early).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Installs, from Debian's packages, what fastsse needs to build, to run its
 # demo and to run its whole test suite (web servers, Nchan for the
 # benchmark, Chromium for the browser test, node for the test clients,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Runs the whole fastsse test suite: configures and builds out of tree (in
 # build/ unless BUILDDIR says otherwise, or in place when the source tree
 # is configured already), installs the test clients from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * TAP output: "ok N - name" / "not ok N - name", a plan, diagnostics.
  * Tests call tap_done() at the end (or give a plan up front); the exit

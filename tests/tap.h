@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A minimal TAP producer for the unit and integration tests, read by
  * automake's tap-driver.sh under the parallel harness.

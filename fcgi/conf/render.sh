@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Fills in the @NAME@ placeholders of one of the example web server configs
 # in this directory and writes the result to standard output, so the same
 # files serve as documentation, as the demo's configs and as the configs of

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # lighttpd error handler for the SSE location (see lighttpd.conf).  When the
 # responder is unreachable (502/503/504) it answers 200 text/event-stream
 # carrying only a "retry:" field: an EventSource treats any other status as

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The fastsse demo: starts the broker, the FastCGI responder and lighttpd
 # (fcgi/conf/lighttpd.conf) serving fcgi/demo/index.html on
 # http://127.0.0.1:8080/, prints the command to publish an event, and stops

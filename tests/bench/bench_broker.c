@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench_broker: throughput and latency of fastsse-broker over its wire
  * protocol, with no web server in the way.  It starts a broker on a

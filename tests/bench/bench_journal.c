@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench_journal: what the broker's journal (broker/journal.c) costs, on
  * this machine's disk, with no socket in the way.  In a private directory

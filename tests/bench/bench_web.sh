@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # bench_web.sh: the full path, browser-like clients -> web server ->
 # fastsse-fcgi -> fastsse-broker, against nginx + Nchan on the same
 # machine in the same run.  Run from the build directory (or set BUILD):

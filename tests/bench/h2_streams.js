@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // How many never-ending SSE streams one HTTP/2 connection runs at once
 // behind a web server with the -h2 variant of its config (fcgi/conf):

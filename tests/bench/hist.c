@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Latency histogram (see hist.h).  Bound: HIST_BUCKETS fixed buckets; a
  * value past the last one is clamped into it and counted in h->clamped.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Latency histogram for the benchmarks: log-linear buckets over
  * nanoseconds with about 0.1% relative error, fixed size (no bound to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // How many slow clients behind Apache (shipped mod_proxy_fcgi config) it
 // takes before a new stream waits more than 100 ms: each slow client

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # How many slow peers it takes before a new stream waits more than 100 ms
 # (the worst of 5 tries per step, peers added in doubling steps):
 # directly on the responder's socket (BEGIN + 5 bytes of PARAMS on a unix

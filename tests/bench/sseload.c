@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sseload: an SSE load client for the full-path benchmark.  One process
  * opens -n HTTP/1.1 event-stream connections to 127.0.0.1 on one epoll

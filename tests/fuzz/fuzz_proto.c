@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A fuzz target for the frame decoder.  With -DFUZZ_LIBFUZZER it is a
  * libFuzzer target (see README); without, main() decodes the files named

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A fuzz target for the responder's request parsing: the FastCGI request
  * parser (fcgi/request.c) and the HTTP parts of fcgi/http.c it feeds

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Builds the fuzz targets with clang's libFuzzer (plus ASan and UBSan)
 # and runs each for a bounded time: SECONDS (default 60) per target.
 # Needs clang (Debian package clang) and a configured build directory

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Subscribers asking for more channels than --max-subscriptions (per
 # connection) or --max-channels (in total) get ERROR TOO_MANY for the
 # SUBSCRIBE past it, keep what they have, and the broker's channels and

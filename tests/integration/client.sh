@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Runs test_client (libfastsse's API, TAP) against a real broker on a
 # private socket, then checks that the broker stops cleanly.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The README's publishing examples, run against a real broker: the C one
 # (built against libfastsse), the Python one (python3-msgpack) and the PHP
 # one (php-msgpack); each must print an id and its event must reach a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A FastCGI peer for testing the responder's front door directly on its
  * socket, as a web server would talk to it, and as a hostile one might.

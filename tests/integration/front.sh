@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The responder's front door on its own socket: slow peers (half a
 # request, silent TCP connections, bodies trickled at 1 byte/s) cost only
 # themselves: a new stream opens at once beside them and they are closed

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Peers that start frames and never finish them (before or after HELLO)
 # hold no more than --max-input of the broker's memory together, are closed
 # with ERROR BUSY past it and with ERROR TIMEOUT after --input-timeout, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared by the integration tests (sourced, POSIX sh): TAP output, a
 # private directory, and starting, waiting for and stopping real brokers.
 # Every wait polls for its condition with a deadline; nothing sleeps to

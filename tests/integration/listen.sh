@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # --listen unix:PATH leaves alone what it does not own: a regular file or
 # a live broker's socket at PATH is refused, a stale socket is replaced,
 # and at exit only the socket the responder made is removed.  PATH.lock

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # A misbehaving peer costs only its own connection: garbage, an oversized
 # frame header, half a frame and a hang-up, no HELLO, a wrong version, an
 # unknown message type.  After each, the broker serves others, and a

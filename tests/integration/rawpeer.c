@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rawpeer: a broker client that misbehaves on purpose, for the integration
  * tests.  It speaks raw bytes on the socket, so it can send what

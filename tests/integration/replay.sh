@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Resuming after a disconnect loses nothing and repeats nothing while
 # publishing goes on: a publisher puts N events on two channels while a
 # tail of both channels disconnects after every few events (with more

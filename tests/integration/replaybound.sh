@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Subscribers that ask for a replay and never read cannot hold more than
 # --max-memory of replayed events between them: a SUBSCRIBE whose replay
 # would pass it is answered with ERROR BUSY, and the broker serves live

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Reset notices: a last id whose successors were pruned (--history-max-events
 # 5), one from another broker run, and one that is no id at all; replay
 # at the pruning boundary; several channels resumed by one id.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The socket path across broker lives: a broker killed with SIGKILL leaves
 # its socket file, and the next one starts on the same path anyway (with a
 # new epoch, so old ids get a reset); a second broker on the path of a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Publish and tail through a real broker: ids, SSE text, pipelined
 # --lines, refusals that leave the connection usable (invalid channel,
 # reserved type, bad UTF-8, --max-event-size), stats fields, usage errors.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # A subscriber that never reads is dropped once its output passes
 # --max-output-buffer, and counted in slow_consumer_drops, while a
 # subscriber that reads receives every event of the same stream.

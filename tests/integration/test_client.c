@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libfastsse against a real broker (started by client.sh, socket in
  * $FASTSSE_SOCKET): the default socket lookup, publishing, per-request

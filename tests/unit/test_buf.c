@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of bounded buffers: the bound holds whatever the order of
  * appends and consumes, and a refused append leaves the buffer unchanged;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of event ids: formatting, parsing of the canonical form only,
  * and the edges of 64-bit overflow.

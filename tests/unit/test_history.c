@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * broker/history.c and channel.c: ids, pruning by count, age and memory,
  * channel lifetime and floors, replay from every cursor, reset cases.

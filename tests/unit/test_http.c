@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Query parsing (percent-decoding, repeated params, caps, invalid input),
  * the cursor, and CORS decisions and headers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * broker/journal.c: the record format (pure: every byte offset, every
  * flipped byte, hostile lengths, random input), then the journal over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * broker/json.c: every MessagePack type rendered to JSON, string escapes,
  * the nesting limit, refused keys and types, the size bound.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * shared/nametab.c: names found after growth, not found after removal,
  * names that differ only in length or one byte kept apart, and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * shared/optnum.c and shared/sockpath.c: option numbers within their
  * range, digits only; octal modes; socket paths that fit sun_path and ones that do not;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * broker/outq.c: events by reference and private frames keep their order,
  * partial writes at every byte offset, counters, references released.

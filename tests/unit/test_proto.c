@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the wire protocol: every message round-trips, input cut at
  * every byte offset decodes the same, the bytes match PROTOCOL.md, every

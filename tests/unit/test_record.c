@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * FastCGI record building: header bytes, padding, records split at the
  * content limit, partial-write continuation, the end-of-request pair.

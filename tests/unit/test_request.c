@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The FastCGI request parser: a whole request at every split offset and
  * byte by byte, truncated input, roles it refuses, GET_VALUES, ABORT, a

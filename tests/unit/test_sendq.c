@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fcgi/sendq.c: queued SSE texts come out as well-formed FastCGI records
  * carrying exactly the queued bytes, in order, whatever the sizes of the

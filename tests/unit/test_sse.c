@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * SSE formatting: ids, event types, data split on every line end,
  * empty data, unicode, the reset notice, the first lines of a stream.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of UTF-8 validation and of the channel and event type rules,
  * including each boundary named in validate.h.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // The demo page (fcgi/demo/index.html) behind lighttpd, in a real browser:
 // headless Chromium driven by playwright-core.  A published event shows on

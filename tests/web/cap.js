@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // The responder's stream cap, behind nginx: at --max-streams a browser
 // gets a complete 200 text/event-stream asking it to come back in 30 to

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The demo script (fcgi/demo/run-demo.sh) as the README runs it: it starts,
 # serves the page and a stream on its port, the publish command it prints
 # works, and on SIGTERM it stops everything and removes its temp dir.

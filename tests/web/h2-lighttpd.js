@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // lighttpd over TLS + HTTP/2 (fcgi/conf/lighttpd-h2.conf): many streams on one connection,
 // in Chromium and with node's http2 client, and the scenarios that must

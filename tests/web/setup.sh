@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Installs the node packages the web tests use (eventsource, playwright-core;
 # pinned by package-lock.json) with `npm ci`, into DIR/node_modules.
 #   tests/web/setup.sh [--optional] [DIR]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // Slow clients through Apache with the shipped mod_proxy_fcgi config:
 // Apache passes a request body on as it arrives, so two clients sending

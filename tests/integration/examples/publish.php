@@ -1,4 +1,5 @@
 <?php
+# SPDX-License-Identifier: ISC
 function fastsse_send($sock, array $msg): void {
     $payload = msgpack_pack($msg);
     fwrite($sock, pack('N', strlen($payload)) . $payload);

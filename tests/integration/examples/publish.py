@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 import os, socket, struct, msgpack
 
 def send(sock, msg):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // HTTP/2 clients for the web tests, on node's own http2 module: a session
 // to a server's TLS port that trusts only the test's certificate, one

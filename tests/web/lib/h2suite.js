@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // The scenarios over TLS + HTTP/2, for each web server with the -h2
 // variant of its config (fcgi/conf/*-h2.conf) and a certificate made by the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // The web tests' harness: finds the built programs and the node packages,
 // starts the broker, the responder and a real web server (from Debian's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // The scenarios every web server goes through, each against the Env that
 // harness.main started: delivery and latency, event content, a cut stream

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 'use strict';
 // Minimal TAP producer for the web tests: numbered ok/not ok lines, "#"
 // diagnostics, the plan printed at the end (automake's tap-driver accepts
