@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "smoke.h"
 #include "proto.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * Decodes frame after frame, as a connection would, until the input runs
@@ -41,55 +41,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifndef FUZZ_LIBFUZZER
 #define SMOKE_RUNS	20000
 
-static uint64_t	fuzz_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t
-fuzz_rng(void)
-{
-	fuzz_state ^= fuzz_state << 13;
-	fuzz_state ^= fuzz_state >> 7;
-	fuzz_state ^= fuzz_state << 17;
-	return (fuzz_state);
-}
-
-/* Runs the target on one input held in an exact-size heap block. */
-static void
-fuzz_one(const void *p, size_t len)
-{
-	uint8_t	*copy;
-
-	if ((copy = malloc(len ? len : 1)) == NULL)
-		abort();
-	memcpy(copy, p, len);
-	LLVMFuzzerTestOneInput(copy, len);
-	free(copy);
-}
-
-static int
-fuzz_file(const char *path)
-{
-	FILE	*f;
-	char	*p = NULL, *np;
-	size_t	 len = 0, n;
-	char	 chunk[65536];
-
-	if ((f = fopen(path, "rb")) == NULL) {
-		perror(path);
-		return (-1);
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if ((np = realloc(p, len + n)) == NULL)
-			abort();
-		p = np;
-		memcpy(p + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	fuzz_one(p, len);
-	free(p);
-	return (0);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -97,17 +48,9 @@ main(int argc, char **argv)
 	struct buf			 seed;
 	unsigned char			 tmp[512];
 	size_t				 i, j, len;
-	int				 failed = 0;
 
-	if (argc > 1) {
-		for (i = 1; i < (size_t)argc; i++) {
-			if (fuzz_file(argv[i]) == -1)
-				failed = 1;
-		}
-		printf("1..1\n%sok 1 - decoded %d input files\n",
-		    failed ? "not " : "", argc - 1);
-		return (failed);
-	}
+	if (argc > 1)
+		return (smoke_files(argc, argv, "decoded"));
 
 	/* Seeds: a valid stream of several message types. */
 	buf_init(&seed, 0);
@@ -117,16 +60,16 @@ main(int argc, char **argv)
 	proto_encode_event(&seed, "news", 4, "abc-2", 5, "message", 7, "x", 1);
 	proto_encode_stats_reply(&seed, 3, (const char *const[]){ "a" },
 	    (const uint64_t[]){ 1 }, 1);
-	fuzz_one(buf_head(&seed), buf_used(&seed));
+	smoke_one(buf_head(&seed), buf_used(&seed));
 
 	for (i = 0; i < SMOKE_RUNS; i++) {
 		len = buf_used(&seed);
 		if (len > sizeof(tmp))
 			len = sizeof(tmp);
 		memcpy(tmp, buf_head(&seed), len);
-		for (j = 0; j < 1 + fuzz_rng() % 8; j++)
-			tmp[fuzz_rng() % len] = (unsigned char)fuzz_rng();
-		fuzz_one(tmp, fuzz_rng() % (len + 1));
+		for (j = 0; j < 1 + smoke_rng() % 8; j++)
+			tmp[smoke_rng() % len] = (unsigned char)smoke_rng();
+		smoke_one(tmp, smoke_rng() % (len + 1));
 	}
 	buf_free(&seed);
 	printf("1..1\nok 1 - %d mutated inputs decoded or refused\n",

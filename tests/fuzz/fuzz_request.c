@@ -20,8 +20,8 @@
 #include "buf.h"
 #include "http.h"
 #include "request.h"
+#include "smoke.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct http_cors	fuzz_cors;
 static int		fuzz_cors_ready;
@@ -146,55 +146,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifndef FUZZ_LIBFUZZER
 #define SMOKE_RUNS	20000
 
-static uint64_t	fuzz_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t
-fuzz_rng(void)
-{
-	fuzz_state ^= fuzz_state << 13;
-	fuzz_state ^= fuzz_state >> 7;
-	fuzz_state ^= fuzz_state << 17;
-	return (fuzz_state);
-}
-
-/* Runs the target on one input held in an exact-size heap block. */
-static void
-fuzz_one(const void *p, size_t len)
-{
-	uint8_t	*copy;
-
-	if ((copy = malloc(len ? len : 1)) == NULL)
-		abort();
-	memcpy(copy, p, len);
-	LLVMFuzzerTestOneInput(copy, len);
-	free(copy);
-}
-
-static int
-fuzz_file(const char *path)
-{
-	FILE	*f;
-	char	*p = NULL, *np;
-	size_t	 len = 0, n;
-	char	 chunk[65536];
-
-	if ((f = fopen(path, "rb")) == NULL) {
-		perror(path);
-		return (-1);
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if ((np = realloc(p, len + n)) == NULL)
-			abort();
-		p = np;
-		memcpy(p + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	fuzz_one(p, len);
-	free(p);
-	return (0);
-}
-
 /* Appends one record by hand. */
 static void
 seed_rec(struct buf *b, int type, const void *c, size_t len)
@@ -215,16 +166,9 @@ main(int argc, char **argv)
 	struct buf		 seed, p;
 	unsigned char		 tmp[1024];
 	size_t			 i, j, len;
-	int			 failed = 0;
 
-	if (argc > 1) {
-		for (i = 1; i < (size_t)argc; i++)
-			if (fuzz_file(argv[i]) == -1)
-				failed = 1;
-		printf("1..1\n%sok 1 - parsed %d input files\n",
-		    failed ? "not " : "", argc - 1);
-		return (failed);
-	}
+	if (argc > 1)
+		return (smoke_files(argc, argv, "parsed"));
 
 	/* Seeds: a whole GET over FastCGI, and the HTTP fields alone. */
 	buf_init(&seed, 0);
@@ -238,8 +182,8 @@ main(int argc, char **argv)
 	seed_rec(&seed, 4, buf_head(&p), buf_used(&p));
 	seed_rec(&seed, 4, "", 0);
 	seed_rec(&seed, 5, "", 0);
-	fuzz_one(buf_head(&seed), buf_used(&seed));
-	fuzz_one(http_seed, sizeof(http_seed) - 1);
+	smoke_one(buf_head(&seed), buf_used(&seed));
+	smoke_one(http_seed, sizeof(http_seed) - 1);
 
 	for (i = 0; i < SMOKE_RUNS; i++) {
 		if (i % 2) {
@@ -249,12 +193,12 @@ main(int argc, char **argv)
 			len = sizeof(http_seed) - 1;
 			memcpy(tmp, http_seed, len);
 		}
-		for (j = 0; j < 1 + fuzz_rng() % 8; j++)
-			tmp[1 + fuzz_rng() % (len - 1)] =
-			    (unsigned char)fuzz_rng();
+		for (j = 0; j < 1 + smoke_rng() % 8; j++)
+			tmp[1 + smoke_rng() % (len - 1)] =
+			    (unsigned char)smoke_rng();
 		if (i % 2 && (tmp[0] & 0x80))
 			tmp[0] &= 0x7f;
-		fuzz_one(tmp, fuzz_rng() % (len + 1));
+		smoke_one(tmp, smoke_rng() % (len + 1));
 	}
 	buf_free(&p);
 	buf_free(&seed);
