@@ -201,8 +201,11 @@ history_restore(struct history *h, const char *channel, size_t channellen,
 /*
  * After a restore: ids continue after seq, every channel's floor is at
  * least floor (events up to it are gone with their segments), and a
- * cursor in (lost_after, seq] names an id a crashed run may have used
- * without keeping it (HISTORY_LOST).
+ * cursor in (lost_after, seq) names an id a crashed run may have used
+ * without keeping it (HISTORY_LOST).  seq itself is left out: it is the
+ * head this run reports, so a client that subscribed after the restart
+ * and saw no event yet holds it, while a crashed run reaching the very
+ * last id of its reservation is a one-in-JOURNAL_RESERVE case.
  */
 void
 history_resume(struct history *h, uint64_t seq, uint64_t floor,
@@ -212,9 +215,9 @@ history_resume(struct history *h, uint64_t seq, uint64_t floor,
 		h->seq = seq;
 	if (floor > h->freed_floor)
 		h->freed_floor = floor;
-	if (lost_after < seq) {
+	if (lost_after + 1 < seq) {
 		h->lost_after = lost_after;
-		h->lost_upto = seq;
+		h->lost_upto = seq - 1;
 	}
 }
 

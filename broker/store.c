@@ -130,11 +130,11 @@ store_open(struct server *s, const char *dir, enum journal_fsync fsync,
 	    PRIu64 ", next id %" PRIu64 ", fsync %s", dir, info.replayed,
 	    ev_time() - t0, h->nevents, h->epoch, h->seq + 1,
 	    journal_fsync_name(fsync));
-	if (info.last < info.reserved)
+	if (info.last + 1 < info.reserved)
 		log_info("%s: ids %" PRIu64 " to %" PRIu64 " may have been "
 		    "used by a run that stopped without closing the journal; "
 		    "a cursor among them is reset as \"lost\"", dir,
-		    info.last + 1, info.reserved);
+		    info.last + 1, info.reserved - 1);
 	return (0);
 }
 

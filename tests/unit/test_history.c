@@ -469,6 +469,92 @@ test_stats(void)
 	history_free(&h);
 }
 
+/*
+ * What the store needs: a refused publish taken back, events restored
+ * with their own ids and times under the bounds, and the ids a crashed
+ * run may have used reset as lost.
+ */
+static void
+test_store(void)
+{
+	struct history	 h;
+	struct channel	*ch, *chs[1];
+	struct event	*ev, *ev2;
+	uint64_t	 after;
+	char		 id[EVENTID_MAX];
+	size_t		 len;
+
+	history_init(&h, EPOCH, &lim_default);
+	pub(&h, "a", 1);
+	ch = history_channel(&h, "b", 1);
+	ev = history_publish(&h, ch, "message", 7, "x", 1, 2);
+	event_ref(ev);
+	ev2 = history_publish(&h, ch, "message", 7, "y", 1, 2);
+	event_ref(ev2);
+	history_unpublish(&h, ev2);
+	history_unpublish(&h, ev);
+	tap_ok(h.nevents == 1 && channel_find(&h.channels, "b", 1) == NULL,
+	    "unpublish: the newest events go, newest first, and their "
+	    "channel with them");
+	tap_ok(ev->channel == NULL && ev->refcnt == 1, "unpublish: the "
+	    "history's reference is dropped");
+	event_unref(ev);
+	event_unref(ev2);
+	ev = pub(&h, "a", 3);
+	tap_ok(ev != NULL && ev->seq == 4, "unpublish: the ids stay used");
+	history_free(&h);
+
+	history_init(&h, EPOCH, &lim_default);
+	h.lim.max_events = 2;
+	tap_ok(history_restore(&h, "c", 1, 10, 100, "message", 7, "a", 1,
+	    1000) == 0 && history_restore(&h, "c", 1, 12, 101, "message", 7,
+	    "b", 1, 1000) == 0 && history_restore(&h, "c", 1, 15, 102,
+	    "message", 7, "c", 1, 1000) == 0, "restore: events with their "
+	    "own ids");
+	tap_ok(history_restore(&h, "c", 1, 15, 103, "message", 7, "d", 1,
+	    1000) == -1, "restore: an id not above the head is refused");
+	tap_ok(seq_of(&h, "c", 0) == 12 && seq_of(&h, "c", 1) == 15 &&
+	    h.nevents == 2 && h.evict_count == 1, "restore: the count bound "
+	    "applies");
+	ch = channel_find(&h.channels, "c", 1);
+	tap_ok(ch != NULL && ch->floor == 10, "restore: the floor rises");
+	tap_ok(channel_oldest(ch)->time == 101, "restore: times are kept");
+	history_resume(&h, 100, 8, 15);
+	chs[0] = history_channel(&h, "e", 1);
+	tap_ok(chs[0]->floor >= 8, "resume: a new channel starts at the "
+	    "journal's floor");
+	ev = pub(&h, "c", 1001);
+	tap_ok(ev->seq == 101, "resume: ids continue after the reserved ones");
+	chs[0] = ch;
+	len = history_format_id(&h, 50, id, sizeof(id));
+	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_LOST,
+	    "resume: a cursor among the reserved ids is lost");
+	tap_is_str(history_cursor_reason(HISTORY_LOST), "lost",
+	    "its reset reason");
+	len = history_format_id(&h, 99, id, sizeof(id));
+	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_LOST,
+	    "resume: up to the one before the head");
+	len = history_format_id(&h, 100, id, sizeof(id));
+	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_OK,
+	    "resume: the head itself is not lost (clients of this run hold "
+	    "it)");
+	len = history_format_id(&h, 15, id, sizeof(id));
+	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_OK &&
+	    after == 15, "resume: the last id kept is not lost");
+	len = history_format_id(&h, 101, id, sizeof(id));
+	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_OK,
+	    "resume: a new id is not lost");
+	tap_ok(history_oldest_held(&h) == 15, "the oldest held event");
+	history_free(&h);
+
+	history_init(&h, EPOCH, &lim_default);
+	history_restore(&h, "d", 1, 16, 1, "message", 7, "old", 3, 5000);
+	tap_ok(channel_find(&h.channels, "d", 1) == NULL && h.evict_age == 1 &&
+	    history_oldest_held(&h) == 17, "restore: the age bound applies "
+	    "at the time given");
+	history_free(&h);
+}
+
 int
 main(void)
 {
@@ -480,6 +566,7 @@ main(void)
 	test_replay();
 	test_reset();
 	test_stats();
+	test_store();
 	tap_done();
 	return (tap_exit_status());
 }
