@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "eventid.h"
 #include "fastsse.h"
 #include "jsonstr.h"
 #include "optnum.h"
@@ -96,16 +97,20 @@ static int
 cmd_sse_event(FILE *f, const struct fastsse_event *ev)
 {
 	struct buf	b;
+	char		id[EVENTID_MAX];
+	size_t		n;
 	int		r;
 
 	buf_init(&b, 0);
 	if (ev->kind == FASTSSE_KIND_EVENT)
 		r = sse_event(&b, ev->id, strlen(ev->id), ev->type,
 		    strlen(ev->type), ev->data, ev->data_len);
+	else if ((n = sse_reset_id(ev->reason, strlen(ev->reason), ev->head,
+	    strlen(ev->head), id, sizeof(id))) == 0)
+		r = -1;
 	else
 		r = sse_reset(&b, ev->reason, strlen(ev->reason), ev->oldest,
-		    ev->oldest != NULL ? strlen(ev->oldest) : 0, ev->head,
-		    strlen(ev->head));
+		    ev->oldest != NULL ? strlen(ev->oldest) : 0, id, n);
 	if (r == 0 && fwrite(buf_head(&b), 1, buf_used(&b), f) != buf_used(&b))
 		r = -1;
 	buf_free(&b);

@@ -3,8 +3,10 @@
 // A memory-only broker restarts, behind lighttpd with the shipped config:
 // every event published after a stream's response headers were sent
 // reaches that stream, whether the stream arrived with a cursor of the
-// old run or without a cursor while the broker was down, and even when
-// the responder has not yet reconnected when the event is published.
+// old run or without a cursor while the broker was down (to a responder
+// that knew the old run, or to one that never reached a broker), and
+// even when the responder has not yet reconnected when the event is
+// published.
 const h = require('./lib/harness');
 const { tap, waitFor } = h;
 
@@ -74,4 +76,24 @@ h.main('lighttpd', {}, async (env) => {
 	tap.is(d.events[d.events.length - 1].id, live,
 	    'no cursor while down: the live event is the last');
 	d.close();
+
+	// 3. The same through a responder that never reached any broker:
+	// the run began after the stream opened, so all of it is new.
+	await env.responder.stop('SIGTERM');
+	await env.broker.stop('SIGTERM');
+	await env.startResponder();
+	const f = new h.Client(EventSource, env.sseUrl('channel=rs'),
+	    ['reset']);
+	if (!await waitFor(() => f.opens >= 1, 10000))
+		throw new Error('the stream of a fresh responder never opened');
+	await env.startBroker();
+	const ids3 = [await env.publish('rs', 'fresh-0'),
+	    await env.publish('rs', 'fresh-1')];
+	tap.ok(await waitFor(() => f.events.length >= 2, 15000),
+	    'fresh responder: the events published after the headers ' +
+	    'arrive', f.events);
+	tap.is(f.events.map((e) => e.type + ':' + e.data + ':' + e.id)
+	    .join(' '), 'message:fresh-0:' + ids3[0] + ' message:fresh-1:' +
+	    ids3[1], 'fresh responder: each once, in order, and no reset');
+	f.close();
 });
