@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "journal.h"
 #include "protodefs.h"
 
 #define BROKER_NAME			"fastsse-broker"
@@ -25,6 +26,10 @@
 #define BROKER_PRUNE_INTERVAL		1.0		/* seconds */
 #define BROKER_READ_SIZE		(64 * 1024)	/* per read() */
 #define BROKER_IOV_MAX			256		/* per writev() */
+#define BROKER_FSYNC			JOURNAL_FSYNC_EVERYSEC
+#ifndef FASTSSE_STATEDIR
+#define FASTSSE_STATEDIR		"/var/lib/fastsse"
+#endif
 
 /*
  * An event's data must leave room in its EVENT frame for the channel, id,
@@ -45,6 +50,9 @@ struct broker_opts {
 	double		 input_timeout;	/* HELLO, or the rest of a frame */
 	size_t		 max_channels;	/* in total */
 	size_t		 max_subs;	/* channels per connection */
+	const char	*data_dir;	/* NULL: history in memory only */
+	enum journal_fsync fsync;
+	int		 recover;	/* keep what is intact of a damaged journal */
 	int		 foreground;
 	int		 verbose;
 };

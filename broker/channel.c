@@ -126,6 +126,16 @@ channel_pop(struct channel *ch)
 	return (ev);
 }
 
+/* Removes and returns the newest event (its reference goes to the caller). */
+struct event *
+channel_unpush(struct channel *ch)
+{
+	if (ch->rcount == 0)
+		return (NULL);
+	ch->rcount--;
+	return (ch->ring[(ch->rhead + ch->rcount) & (ch->rcap - 1)]);
+}
+
 /* Index of the first event with seq > after (rcount when none): O(log n). */
 size_t
 channel_after(const struct channel *ch, uint64_t after)

@@ -52,6 +52,7 @@ void		 channel_remove(struct channel_table *, struct channel *);
 
 int		 channel_push(struct channel *, struct event *);
 struct event	*channel_pop(struct channel *);
+struct event	*channel_unpush(struct channel *);
 size_t		 channel_after(const struct channel *, uint64_t);
 
 static inline struct event *

@@ -124,6 +124,8 @@ conn_free(struct conn *c)
 	ev_io_stop(s->loop, &c->wio);
 	if (c->flags & CONN_PENDING)
 		TAILQ_REMOVE(&s->pending, c, pendentry);
+	if (c->unacked > 0)
+		store_forget(s, c);
 	conn_undeadline(c);
 	while ((sub = TAILQ_FIRST(&c->subs)) != NULL) {
 		ch = sub->channel;
@@ -339,6 +341,8 @@ conn_error(struct conn *c, uint64_t ref, int code, const char *fmt, ...)
 	size_t		 mark;
 	int		 n;
 
+	if (c->unacked > 0)
+		store_commit(c->server);	/* answers keep their order */
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -518,6 +522,18 @@ conn_publish(struct conn *c, const struct proto_msg *msg)
 		return;
 	}
 	s->stats.publish_errors--;
+	if (s->store.journal != NULL) {
+		/* Answered by the commit, with the fan-out (store.c). */
+		c->unacked++;
+		if (store_accept(s, c, msg->ref, ev, type, typelen, data,
+		    datalen) == -1) {
+			c->unacked--;
+			s->stats.publish_errors++;
+			conn_error(c, msg->ref, PROTO_E_INTERNAL,
+			    "out of memory");
+		}
+		return;
+	}
 	s->stats.events_published++;
 	server_fanout(s, ev);
 	idlen = history_format_id(h, ev->seq, id, sizeof(id));
@@ -525,6 +541,30 @@ conn_publish(struct conn *c, const struct proto_msg *msg)
 	b = outq_priv(&c->out, &mark);
 	conn_reply_done(c, mark, proto_encode_published(b, msg->ref, id,
 	    idlen));
+}
+
+/*
+ * Answers a publish the journal's commit settled: PUBLISHED with the id
+ * of ev, or ERROR STORE saying why when why is not NULL.
+ */
+void
+conn_publish_answer(struct conn *c, uint64_t ref, const struct event *ev,
+    const char *why)
+{
+	struct buf	*b;
+	char		 id[EVENTID_MAX];
+	size_t		 idlen, mark;
+
+	c->unacked--;
+	if (why != NULL) {
+		conn_error(c, ref, PROTO_E_STORE, "the broker could not store "
+		    "the event (%s); retry later", why);
+		return;
+	}
+	idlen = history_format_id(&c->server->history, ev->seq, id,
+	    sizeof(id));
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_published(b, ref, id, idlen));
 }
 
 /* Validates the channel names of a (UN)SUBSCRIBE; ERROR sent and -1. */
@@ -781,6 +821,8 @@ conn_dispatch(struct conn *c, const struct proto_msg *msg)
 		conn_doom(c, 1, "no HELLO");
 		return;
 	}
+	if (msg->type != PROTO_PUBLISH)
+		store_commit(s);	/* answers in order; see store.c */
 	switch (msg->type) {
 	case PROTO_HELLO:
 		conn_error(c, 0, PROTO_E_HELLO, "HELLO was already received");
@@ -799,6 +841,7 @@ conn_dispatch(struct conn *c, const struct proto_msg *msg)
 		conn_unsubscribe(c, msg);
 		break;
 	case PROTO_STATS:
+		store_stats(s);
 		b = outq_priv(&c->out, &mark);
 		conn_reply_done(c, mark, stats_reply(b, msg->ref, &s->stats,
 		    &s->history, ev_now(s->loop)));

@@ -33,6 +33,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 timeentry;
 	double			 deadline;	/* while CONN_TIMED */
 	size_t			 nsubs;
+	size_t			 unacked;	/* publishes waiting for a commit */
 	struct server		*server;
 	uint64_t		 id;
 	int			 fd;
@@ -49,6 +50,8 @@ struct conn {
 struct conn	*conn_new(struct server *, int);
 void		 conn_free(struct conn *);
 void		 conn_send_event(struct conn *, struct event *, uint32_t);
+void		 conn_publish_answer(struct conn *, uint64_t,
+		    const struct event *, const char *);
 void		 conn_doom(struct conn *, int, const char *);
 void		 conn_reap(struct server *);
 void		 conn_flush_pending(struct server *);

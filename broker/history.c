@@ -38,6 +38,7 @@ history_init(struct history *h, uint64_t epoch,
 	h->epoch = epoch;
 	h->seq = 0;
 	h->freed_floor = 0;
+	h->lost_after = h->lost_upto = 0;
 	TAILQ_INIT(&h->fifo);
 	h->nevents = h->nbytes = 0;
 	h->evictions = h->evict_age = h->evict_count = h->evict_memory = 0;
@@ -145,6 +146,87 @@ history_publish(struct history *h, struct channel *ch, const char *type,
 	return (ev);
 }
 
+/*
+ * Takes back the newest event, whose publish the store refused: it leaves
+ * its channel and the FIFO as if never published (no eviction counted, no
+ * floor raised: nobody saw it).  Its id stays used.  ev must be the newest
+ * event held; the caller keeps its own reference.
+ */
+void
+history_unpublish(struct history *h, struct event *ev)
+{
+	struct channel	*ch = ev->channel;
+
+	if (ch == NULL)
+		return;		/* already dropped by a bound */
+	if (TAILQ_LAST(&h->fifo, event_list) != ev ||
+	    channel_unpush(ch) != ev)
+		abort();	/* only the newest can be taken back */
+	TAILQ_REMOVE(&h->fifo, ev, entry);
+	h->nevents--;
+	h->nbytes -= event_size(ev);
+	ev->channel = NULL;
+	event_unref(ev);
+	history_release_channel(h, ch);
+}
+
+/*
+ * Puts back an event read from the store at start-up, with its own seq
+ * (above every seq held) and time, then applies the bounds as for a
+ * publish at now.  -1 when memory runs out or seq is not above the head.
+ */
+int
+history_restore(struct history *h, const char *channel, size_t channellen,
+    uint64_t seq, double time, const char *type, size_t typelen,
+    const char *data, size_t datalen, double now)
+{
+	struct channel	*ch;
+	uint64_t	 saved = h->seq;
+
+	if (seq <= h->seq)
+		return (-1);
+	if ((ch = history_channel(h, channel, channellen)) == NULL)
+		return (-1);
+	h->seq = seq - 1;
+	if (history_publish(h, ch, type, typelen, data, datalen,
+	    time) == NULL) {
+		h->seq = saved;
+		history_release(h, ch);
+		return (-1);
+	}
+	history_trim(h, ch, now);
+	return (0);
+}
+
+/*
+ * After a restore: ids continue after seq, every channel's floor is at
+ * least floor (events up to it are gone with their segments), and a
+ * cursor in (lost_after, seq] names an id a crashed run may have used
+ * without keeping it (HISTORY_LOST).
+ */
+void
+history_resume(struct history *h, uint64_t seq, uint64_t floor,
+    uint64_t lost_after)
+{
+	if (seq > h->seq)
+		h->seq = seq;
+	if (floor > h->freed_floor)
+		h->freed_floor = floor;
+	if (lost_after < seq) {
+		h->lost_after = lost_after;
+		h->lost_upto = seq;
+	}
+}
+
+/* The seq of the oldest event held, the next seq when none is held. */
+uint64_t
+history_oldest_held(const struct history *h)
+{
+	const struct event	*ev = TAILQ_FIRST(&h->fifo);
+
+	return (ev != NULL ? ev->seq : h->seq + 1);
+}
+
 /* Drops events older than max_age seconds before now. */
 void
 history_expire(struct history *h, double now)
@@ -193,6 +275,8 @@ history_cursor(struct history *h, const char *id, size_t idlen,
 		return (HISTORY_EPOCH);
 	if (eid.seq > h->seq)
 		return (HISTORY_MALFORMED);
+	if (eid.seq > h->lost_after && eid.seq <= h->lost_upto)
+		return (HISTORY_LOST);
 	for (i = 0; i < n; i++)
 		if (eid.seq < chs[i]->floor)
 			return (HISTORY_PRUNED);
@@ -323,6 +407,8 @@ history_cursor_reason(int r)
 		return (PROTO_RESET_EPOCH);
 	case HISTORY_MALFORMED:
 		return (PROTO_RESET_MALFORMED);
+	case HISTORY_LOST:
+		return (PROTO_RESET_LOST);
 	}
 	return ("ok");
 }

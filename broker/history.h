@@ -26,6 +26,8 @@ struct history {
 	uint64_t	 epoch;
 	uint64_t	 seq;		/* last assigned */
 	uint64_t	 freed_floor;	/* max floor of the freed channels */
+	uint64_t	 lost_after;	/* ids in (lost_after, lost_upto] may */
+	uint64_t	 lost_upto;	/* have been used by a run that crashed */
 	struct event_list fifo;		/* every held event, oldest first */
 	size_t		 nevents;
 	size_t		 nbytes;	/* sum of event_size() */
@@ -43,6 +45,7 @@ enum history_cursor {
 	HISTORY_PRUNED,		/* some event after the id is gone */
 	HISTORY_EPOCH,		/* id from another run */
 	HISTORY_MALFORMED,	/* not an id, or ahead of the head */
+	HISTORY_LOST,		/* id among those a crash may have lost */
 };
 
 int		 history_init(struct history *, uint64_t,
@@ -55,6 +58,13 @@ void		 history_release(struct history *, struct channel *);
 struct event	*history_publish(struct history *, struct channel *,
 		    const char *, size_t, const char *, size_t, double);
 void		 history_trim(struct history *, struct channel *, double);
+void		 history_unpublish(struct history *, struct event *);
+int		 history_restore(struct history *, const char *, size_t,
+		    uint64_t, double, const char *, size_t, const char *,
+		    size_t, double);
+void		 history_resume(struct history *, uint64_t, uint64_t,
+		    uint64_t);
+uint64_t	 history_oldest_held(const struct history *);
 void		 history_expire(struct history *, double);
 
 int		 history_cursor(struct history *, const char *, size_t,

@@ -467,13 +467,24 @@ journal_meta_load(struct journal *j, uint64_t *epoch, uint64_t *reserved)
 	return (1);
 }
 
+/* Writes our pid into the lock file (again, after a fork). */
+void
+journal_owner(struct journal *j)
+{
+	char	pid[32];
+	int	len;
+
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(j->lockfd, 0) == 0)
+		(void)journal_pwrite(j->lockfd, pid, (size_t)len, 0);
+}
+
 /* Takes the directory's lock, or says who holds it. */
 static int
 journal_lock(struct journal *j, char *err, size_t errlen)
 {
 	char	pid[32];
 	ssize_t	n;
-	int	len;
 
 	j->lockfd = openat(j->dirfd, JOURNAL_LOCK,
 	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -496,9 +507,7 @@ journal_lock(struct journal *j, char *err, size_t errlen)
 		    j->dir, pid[0] != '\0' ? pid : "unknown");
 		return (-1);
 	}
-	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(j->lockfd, 0) == 0)
-		(void)journal_pwrite(j->lockfd, pid, (size_t)len, 0);
+	journal_owner(j);
 	return (0);
 }
 
@@ -940,6 +949,7 @@ journal_open(const struct journal_config *cfg, journal_replay_cb cb,
 		j->epoch = epoch;
 		j->reserved = j->st.reserved = reserved;
 	}
+	info->epoch = j->epoch;		/* the callback may need it */
 	if (journal_replay(j, cfg->recover, cb, arg, info, err, errlen) == -1)
 		goto fail;
 	j->used = j->reserved > j->last ? j->reserved : j->last;

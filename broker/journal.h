@@ -153,7 +153,10 @@ struct journal_stats {
 
 struct journal;
 
-/* Called for each event at start-up, in seq order; -1 stops the open. */
+/*
+ * Called for each event at start-up, in seq order; -1 stops the open.
+ * info->epoch is set before the first call.
+ */
 typedef int	(*journal_replay_cb)(const struct journal_event *, void *);
 
 struct journal	*journal_open(const struct journal_config *, journal_replay_cb,
@@ -167,6 +170,7 @@ int		 journal_dirty(const struct journal *);
 int		 journal_prune(struct journal *, uint64_t, char *, size_t);
 void		 journal_stats(const struct journal *, struct journal_stats *);
 int		 journal_close(struct journal *, char *, size_t);
+void		 journal_owner(struct journal *);
 
 int		 journal_fsync_parse(const char *, enum journal_fsync *);
 const char	*journal_fsync_name(enum journal_fsync);

@@ -33,7 +33,7 @@ static void
 main_usage(FILE *f)
 {
 	fprintf(f,
-"usage: " BROKER_NAME " [-dhnvV] [-s path] [-m mode] [options]\n"
+"usage: " BROKER_NAME " [-dhnvV] [-s path] [-m mode] [-D dir] [options]\n"
 "  -s, --socket PATH            listening socket (default $FASTSSE_SOCKET,\n"
 "                               else " SOCKPATH_DEFAULT ")\n"
 "  -m, --socket-mode OCTAL      socket permissions (default %o)\n"
@@ -48,6 +48,13 @@ main_usage(FILE *f)
 "                               (default %d)\n"
 "      --max-channels N         channels in total (default %d)\n"
 "      --max-subscriptions N    channels per connection (default %d)\n"
+"  -D, --data-dir DIR|none      keep the history on disk in DIR (default\n"
+"                               " FASTSSE_STATEDIR " when it exists,\n"
+"                               else none: memory only)\n"
+"      --fsync always|everysec|no  when the journal is synced (default\n"
+"                               everysec)\n"
+"      --recover                start from what is intact of a damaged\n"
+"                               journal (the rest is set aside)\n"
 "  -d, --foreground             stay in the foreground, log to stderr\n"
 "  -v, --verbose                log debug messages\n"
 "  -n, --check                  check the options and exit\n"
@@ -102,6 +109,25 @@ main_count(const char *s, size_t *out)
 	return (0);
 }
 
+/*
+ * The history's directory: the one given, none for "none", else the
+ * compiled-in state directory when it exists.  The default is taken only
+ * when it exists (make install creates it), so that a broker started from
+ * a build tree, by the tests or by hand, never writes into a system
+ * directory it was not pointed at; it says which it chose.
+ */
+static const char *
+main_data_dir(const char *arg)
+{
+	struct stat	 st;
+
+	if (arg != NULL)
+		return (strcmp(arg, "none") == 0 ? NULL : arg);
+	if (stat(FASTSSE_STATEDIR, &st) == 0 && S_ISDIR(st.st_mode))
+		return (FASTSSE_STATEDIR);
+	return (NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -117,6 +143,9 @@ main(int argc, char **argv)
 		{ "input-timeout",	required_argument, NULL, 'T' },
 		{ "max-channels",	required_argument, NULL, 'C' },
 		{ "max-subscriptions",	required_argument, NULL, 'U' },
+		{ "data-dir",		required_argument, NULL, 'D' },
+		{ "fsync",		required_argument, NULL, 'F' },
+		{ "recover",		no_argument, NULL, 'R' },
 		{ "foreground",		no_argument, NULL, 'd' },
 		{ "verbose",		no_argument, NULL, 'v' },
 		{ "check",		no_argument, NULL, 'n' },
@@ -132,6 +161,7 @@ main(int argc, char **argv)
 	unsigned long		 mode;
 	size_t			 age, secs;
 	uint64_t		 epoch;
+	const char		*data_dir = NULL;
 	int			 ch, check = 0;
 
 	memset(&opts, 0, sizeof(opts));
@@ -145,9 +175,10 @@ main(int argc, char **argv)
 	opts.input_timeout = BROKER_INPUT_TIMEOUT;
 	opts.max_channels = BROKER_MAX_CHANNELS;
 	opts.max_subs = BROKER_MAX_SUBSCRIPTIONS;
+	opts.fsync = BROKER_FSYNC;
 	log_init(BROKER_NAME, 1, 0);
 
-	while ((ch = getopt_long(argc, argv, "dhm:ns:vV", longopts,
+	while ((ch = getopt_long(argc, argv, "dD:hm:ns:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -200,6 +231,17 @@ main(int argc, char **argv)
 			    opts.max_subs == 0)
 				fatalx("bad max subscriptions: %s", optarg);
 			break;
+		case 'D':
+			data_dir = optarg;
+			break;
+		case 'F':
+			if (journal_fsync_parse(optarg, &opts.fsync) == -1)
+				fatalx("bad fsync mode (always, everysec or "
+				    "no): %s", optarg);
+			break;
+		case 'R':
+			opts.recover = 1;
+			break;
 		case 'd':
 			opts.foreground = 1;
 			break;
@@ -238,29 +280,38 @@ main(int argc, char **argv)
 		opts.socket = sockpath_default(&opts.socket_default);
 	if (sockpath_addr(&sun, opts.socket) == -1)
 		fatalx("socket path too long: %s", opts.socket);
+	opts.data_dir = main_data_dir(data_dir);
 	if (check) {
-		fprintf(stderr, BROKER_NAME ": configuration OK (socket %s)\n",
-		    opts.socket);
+		fprintf(stderr, BROKER_NAME ": configuration OK (socket %s, "
+		    "history %s)\n", opts.socket, opts.data_dir != NULL ?
+		    opts.data_dir : "in memory only");
 		exit(0);
 	}
 	log_setverbose(opts.verbose);
 
 	if (server_listen(&server, &opts) == -1)
 		exit(1);
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatal("clock_gettime");
+	epoch = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if (server_restore(&server, epoch) == -1) {
+		sockpath_unlink(&server.sock);	/* why is logged */
+		exit(1);
+	}
 	if (!opts.foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		log_init(BROKER_NAME, 0, opts.verbose);
+		store_daemonized(&server);
 	}
-	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
-		fatal("clock_gettime");
-	epoch = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot start the event loop");
-	if (server_start(&server, loop, epoch) == -1)
+	if (server_start(&server, loop) == -1)
 		exit(1);
-	log_info("listening on %s (history %zu events, %.0f s, %zu bytes)",
-	    opts.socket, opts.max_events, opts.max_age, opts.max_memory);
+	log_info("listening on %s (history %zu events, %.0f s, %zu bytes, "
+	    "%s%s)", opts.socket, opts.max_events, opts.max_age,
+	    opts.max_memory, opts.data_dir != NULL ? "kept in " :
+	    "in memory only", opts.data_dir != NULL ? opts.data_dir : "");
 	ev_run(loop, 0);
 	server_stop(&server);
 	ev_loop_destroy(loop);

@@ -14,7 +14,9 @@
  *
  * Output is written once per loop iteration just before the loop blocks
  * (server_flush_cb runs conn_flush_pending), for the connections that had
- * something queued (the pending list; see conn.c).
+ * something queued (the pending list; see conn.c).  With --data-dir the
+ * publishes of the iteration are committed to the journal just before
+ * (store_commit, see store.c).
  */
 #include "config.h"
 
@@ -94,19 +96,15 @@ server_listen(struct server *s, const struct broker_opts *opts)
 }
 
 /*
- * Starts serving on loop: history with the given epoch, watchers for the
- * socket, signals and pruning.
+ * Creates the history, with the given epoch for a new one, and rebuilds
+ * it from --data-dir (store.c).  Before daemonizing, so that a refusal
+ * reaches the terminal.
  */
 int
-server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
+server_restore(struct server *s, uint64_t epoch)
 {
 	struct history_limits	 lim;
 
-	s->loop = loop;
-	TAILQ_INIT(&s->conns);
-	TAILQ_INIT(&s->doomed);
-	TAILQ_INIT(&s->pending);
-	TAILQ_INIT(&s->timed);
 	lim.max_age = s->opts.max_age;
 	lim.max_events = s->opts.max_events;
 	lim.max_memory = s->opts.max_memory;
@@ -114,6 +112,22 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 		log_warnx("out of memory");
 		return (-1);
 	}
+	return (store_open(s, s->opts.data_dir, s->opts.fsync,
+	    s->opts.recover));
+}
+
+/*
+ * Starts serving on loop: watchers for the socket, signals, pruning and
+ * the journal's sync.
+ */
+int
+server_start(struct server *s, struct ev_loop *loop)
+{
+	s->loop = loop;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->doomed);
+	TAILQ_INIT(&s->pending);
+	TAILQ_INIT(&s->timed);
 	buf_init(&s->data, s->opts.max_event_size);
 	s->stats.start = ev_now(loop);
 	s->stats.max_memory = s->opts.max_memory;
@@ -149,13 +163,18 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 	ev_prepare_init(&s->flush_prepare, server_flush_cb);
 	s->flush_prepare.data = s;
 	ev_prepare_start(loop, &s->flush_prepare);
+	store_start(s);
 	return (0);
 }
 
-/* Closes every connection, removes our socket, frees the history. */
+/*
+ * Closes the journal (what waits is committed and answered), every
+ * connection, removes our socket, frees the history.
+ */
 void
 server_stop(struct server *s)
 {
+	store_close(s);		/* answers what waits, before the close */
 	conn_close_all(s);
 	ev_io_stop(s->loop, &s->accept_io);
 	ev_timer_stop(s->loop, &s->accept_timer);
@@ -201,6 +220,7 @@ server_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	store_commit(s);	/* group commit: before anything is sent */
 	conn_flush_pending(s);
 }
 
@@ -275,7 +295,10 @@ server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* Drops aged events even when nothing is published. */
+/*
+ * Drops aged events even when nothing is published, and the journal's
+ * segments that hold only dropped events.
+ */
 static void
 server_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -283,4 +306,5 @@ server_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	history_expire(&s->history, ev_now(loop));
+	store_prune(s);
 }

@@ -16,6 +16,7 @@
 #include "history.h"
 #include "sockpath.h"
 #include "stats.h"
+#include "store.h"
 
 struct conn;
 struct event;
@@ -37,6 +38,7 @@ struct server {
 	ev_timer		 timeout_timer;	/* for the head of timed */
 	struct history		 history;
 	struct stats		 stats;
+	struct store		 store;		/* history on disk */
 	struct buf		 data;		/* rendered event data */
 	struct conn_list	 conns;
 	struct conn_list	 doomed;	/* to close after the current work */
@@ -47,7 +49,8 @@ struct server {
 };
 
 int	 server_listen(struct server *, const struct broker_opts *);
-int	 server_start(struct server *, struct ev_loop *, uint64_t);
+int	 server_restore(struct server *, uint64_t);
+int	 server_start(struct server *, struct ev_loop *);
 void	 server_stop(struct server *);
 void	 server_fanout(struct server *, struct event *);
 

@@ -9,7 +9,7 @@
 #include "proto.h"
 #include "stats.h"
 
-#define STATS_MAX	48
+#define STATS_MAX	64
 
 /* Appends the STATS_REPLY frame for ref; -1 when b's bound is reached. */
 int
@@ -63,6 +63,15 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 	STAT("history_max_events", h->lim.max_events);
 	STAT("history_max_age", h->lim.max_age);
 	STAT("uptime_seconds", now > s->start ? now - s->start : 0);
+	STAT("journal", s->journal);
+	STAT("journal_fsync", s->journal_fsync);
+	STAT("journal_bytes", s->journal_bytes);
+	STAT("journal_segments", s->journal_segments);
+	STAT("journal_syncs", s->journal_syncs);
+	STAT("journal_last_sync", s->journal_last_sync);
+	STAT("journal_write_errors", s->journal_write_errors);
+	STAT("journal_torn", s->journal_torn);
+	STAT("store_refusals", s->store_refusals);
 #undef STAT
 	return (proto_encode_stats_reply(b, ref, names, values, n));
 }

@@ -41,6 +41,15 @@ struct stats {
 	uint64_t	max_subscriptions;
 	uint64_t	input_timeout;		/* seconds */
 	double		start;			/* when the broker started */
+	uint64_t	journal;		/* 1: --data-dir, 0: memory only */
+	uint64_t	journal_fsync;		/* enum journal_fsync */
+	uint64_t	journal_bytes;		/* all segments */
+	uint64_t	journal_segments;
+	uint64_t	journal_syncs;
+	double		journal_last_sync;	/* wall clock, 0: none yet */
+	uint64_t	journal_write_errors;	/* failed writes and syncs */
+	uint64_t	journal_torn;		/* torn tails cut at start-up */
+	uint64_t	store_refusals;		/* publishes refused: ERROR STORE */
 };
 
 int	stats_reply(struct buf *, uint64_t, const struct stats *,

@@ -49,6 +49,8 @@ extern "C" {
 #define FASTSSE_E_INTERNAL	10	/* the broker ran out of memory */
 #define FASTSSE_E_TIMEOUT	11	/* HELLO or a frame not sent in time */
 #define FASTSSE_E_BUSY		12	/* a broker-wide budget is used up */
+#define FASTSSE_E_STORE		13	/* the broker could not store the event
+				   (disk full, I/O error): retry later */
 
 struct fastsse;
 

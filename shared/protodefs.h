@@ -71,11 +71,14 @@ enum proto_error {
 				   time (then close) */
 	PROTO_E_BUSY = 12,	/* a broker-wide budget is used up: input
 				   (then close) or replay; retry later */
+	PROTO_E_STORE = 13,	/* the store could not write (disk full,
+				   I/O error): publish refused, retry */
 };
 
 /* Reasons carried by PROTO_RESET. */
 #define PROTO_RESET_PRUNED	"pruned"	/* events after the id are gone */
 #define PROTO_RESET_EPOCH	"epoch"		/* id from another broker run */
 #define PROTO_RESET_MALFORMED	"malformed"	/* id could not be parsed */
+#define PROTO_RESET_LOST	"lost"		/* id among those a crash lost */
 
 #endif

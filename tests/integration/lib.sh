@@ -121,11 +121,17 @@ answers() {
 
 # start_broker NAME SOCKET [OPTIONS...]: starts a broker in the foreground
 # (-d) with its log in $T/NAME.log, sets $NAME_pid, and waits until it
-# answers.  Returns 1 when it exits or does not answer in time.
+# answers.  Returns 1 when it exits or does not answer in time.  Its
+# history is in memory only unless OPTIONS name a --data-dir: a test never
+# uses an installed broker's state directory.
 start_broker() {
 	_name=$1
 	_sock=$2
 	shift 2
+	case " $* " in
+	*" --data-dir"*|*" -D"*) ;;
+	*) set -- --data-dir none "$@" ;;
+	esac
 	"$BROKER" -d --socket "$_sock" "$@" >"$T/$_name.log" 2>&1 &
 	_pid=$!
 	bg_pids="$bg_pids $_pid"
