@@ -122,10 +122,6 @@ store_open(struct server *s, const char *dir, enum journal_fsync fsync,
 	}
 	h->epoch = info.epoch;
 	history_resume(h, info.reserved, info.floor, info.last);
-	if (info.torn_bytes > 0)
-		log_warnx("%s: cut a torn record of %" PRIu64 " bytes at the "
-		    "end of the journal (a crash during a write)", dir,
-		    info.torn_bytes);
 	if (info.recovered)
 		log_warnx("%s: recovered: damaged segments set aside as "
 		    "*.damaged, history kept up to id %" PRIu64, dir,

@@ -13,6 +13,15 @@
  *      1): the latency of a fan-out on an otherwise idle broker;
  *   4. the same as 2 with -N subscribers spread over -N channels, one each.
  *
+ * With -D secs (needs -b), the history on disk, side by side: a broker
+ * started for each of --data-dir none, --fsync no, everysec and always,
+ * and in each one publisher waiting for each id (window 1) then one
+ * pipelining (window 64), each for secs seconds (or -p events), events/s.
+ * With -R n (needs -b), the rebuild: n events of -z bytes are published
+ * to a broker with a data directory (--fsync no), it is stopped, and the
+ * time a new broker takes from exec to its first answer (WELCOME), the
+ * history rebuilt from the journal, is measured (its history bounds raised to hold all).
+ *
  * All subscriber connections live in this process, on one epoll loop,
  * and every frame they get is decoded with proto_decode().  The
  * publisher keeps at most -w events "in flight" (published but not yet
@@ -33,6 +42,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -94,7 +104,8 @@ usage(void)
 	    "         [-p publish-events] [-z size] [-n subscribers] [-e events]\n"
 	    "         [-N subscribers-channels] [-E events] [-Z fanout-size]\n"
 	    "         [-l events-at-window-1]\n"
-	    "         [-w window] [-W window-N] [-t timeout-s]\n");
+	    "         [-w window] [-W window-N] [-t timeout-s]\n"
+	    "         [-D secs-per-durable-run] [-R rebuild-events]\n");
 	exit(2);
 }
 
@@ -788,6 +799,182 @@ bench_num(const char *s, long min, long max)
 	return (v);
 }
 
+/*
+ * One publisher, window in flight, for at most secs seconds or nevents
+ * events of size bytes; returns events/s (errors are counted, not acked).
+ */
+static double
+bench_rate(struct run *r, uint64_t nevents, size_t size, uint64_t window,
+    double secs)
+{
+	char		*data;
+	uint64_t	 t0, t1, end;
+
+	if ((data = malloc(size + 1)) == NULL)
+		fatal("malloc");
+	r->sent = r->acked = r->pub_errors = 0;
+	bench_open_pub(r, 10);
+	t0 = hist_now_ns();
+	end = t0 + (uint64_t)(secs * 1e9);
+	while (r->acked < r->sent || (r->sent < nevents &&
+	    hist_now_ns() < end)) {
+		if (r->sent < nevents && r->sent - r->acked < window &&
+		    hist_now_ns() < end) {
+			while (r->sent < nevents && r->sent - r->acked < window)
+				bench_publish(r, "bench-pub", data, size);
+			if (conn_flush(&r->pub) == -1)
+				fatal("publisher write");
+			conn_want(r, &r->pub, EPOLL_CTL_MOD);
+		}
+		bench_poll(r, 100);
+		if (hist_now_ns() > end + 30000000000ULL)
+			fatalx("no answers for 30 s");
+	}
+	t1 = hist_now_ns();
+	conn_close(r, &r->pub);
+	free(data);
+	if (r->pub_errors > 0)
+		log_warnx("%" PRIu64 " publishes refused", r->pub_errors);
+	return ((double)(r->acked - r->pub_errors) /
+	    ((double)(t1 - t0) / 1e9));
+}
+
+/* CPU seconds the running broker used so far (Linux /proc), -1 unknown. */
+static double
+bench_broker_cpu(void)
+{
+	char		 path[64], line[1024], *p;
+	unsigned long	 ut, st;
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)broker_pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(line, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return (-1);
+	return ((double)(ut + st) / (double)sysconf(_SC_CLK_TCK));
+}
+
+/* Removes a broker's data directory (flat: lock, meta, segments). */
+static void
+bench_rmdata(const char *dir)
+{
+	char		 path[512];
+	DIR		*d;
+	struct dirent	*de;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/*
+ * Scenario -D: publish rates with the history in memory only and on disk
+ * with each --fsync choice, window 1 and 64, in one table.
+ */
+static void
+bench_durable(struct run *r, const char *bin, char **extra, int nextra,
+    uint64_t nevents, size_t size, double secs)
+{
+	static const char *modes[] = { "none", "no", "everysec", "always" };
+	char		*argv[MAX_BROKER_ARGS + 8];
+	char		 dir[] = "/tmp/bench_durable.XXXXXX", data[600];
+	double		 rate[4][2];
+	int		 i, k, argc;
+
+	if (mkdtemp(dir) == NULL)
+		fatal("mkdtemp");
+	snprintf(data, sizeof(data), "%s/data", dir);
+	for (i = 0; i < 4; i++) {
+		argc = 0;
+		for (k = 0; k < nextra; k++)
+			argv[argc++] = extra[k];
+		argv[argc++] = (char *)"--data-dir";
+		argv[argc++] = i == 0 ? (char *)"none" : data;
+		if (i > 0) {
+			argv[argc++] = (char *)"--fsync";
+			argv[argc++] = (char *)modes[i];
+		}
+		bench_start_broker(bin, argv, argc);
+		r->sock = sockpath;
+		rate[i][0] = bench_rate(r, nevents, size, 1, secs);
+		rate[i][1] = bench_rate(r, nevents, size, 64, secs);
+		bench_stop_broker();
+		bench_rmdata(data);
+		printf("durable %-8s: window 1 %8.0f events/s, window 64 "
+		    "%8.0f events/s\n", modes[i], rate[i][0], rate[i][1]);
+		fflush(stdout);
+	}
+	rmdir(dir);
+	printf("durable: %zu B events, %.0f s each; of memory-only: "
+	    "no %.0f%%/%.0f%%, everysec %.0f%%/%.0f%%, always %.0f%%/%.0f%% "
+	    "(window 1/64)\n", size, secs,
+	    100 * rate[1][0] / rate[0][0], 100 * rate[1][1] / rate[0][1],
+	    100 * rate[2][0] / rate[0][0], 100 * rate[2][1] / rate[0][1],
+	    100 * rate[3][0] / rate[0][0], 100 * rate[3][1] / rate[0][1]);
+}
+
+/*
+ * Scenario -R: publishes nevents events of size bytes to a broker with a
+ * data directory, stops it, and times a new broker's start-up (exec to
+ * accepting) on the same directory: the history rebuilt from the journal.
+ */
+static void
+bench_rebuild(struct run *r, const char *bin, char **extra, int nextra,
+    uint64_t nevents, size_t size)
+{
+	char		*argv[MAX_BROKER_ARGS + 12];
+	char		 dir[] = "/tmp/bench_rebuild.XXXXXX", data[600];
+	char		 maxev[32];
+	double		 rate;
+	uint64_t	 t0, t1;
+	int		 k, argc = 0;
+
+	if (mkdtemp(dir) == NULL)
+		fatal("mkdtemp");
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(maxev, sizeof(maxev), "%" PRIu64, nevents);
+	for (k = 0; k < nextra; k++)
+		argv[argc++] = extra[k];
+	argv[argc++] = (char *)"--data-dir";
+	argv[argc++] = data;
+	argv[argc++] = (char *)"--fsync";
+	argv[argc++] = (char *)"no";
+	argv[argc++] = (char *)"--history-max-events";
+	argv[argc++] = maxev;
+	argv[argc++] = (char *)"--max-memory";
+	argv[argc++] = (char *)"4G";
+	bench_start_broker(bin, argv, argc);
+	r->sock = sockpath;
+	rate = bench_rate(r, nevents, size, 1024, 600);
+	bench_stop_broker();
+	printf("rebuild: %" PRIu64 " events of %zu B published (%.0f/s)\n",
+	    r->acked, size, rate);
+	/* It listens before it reads the journal: time the first answer. */
+	t0 = hist_now_ns();
+	bench_start_broker(bin, argv, argc);
+	bench_open_pub(r, 600);
+	t1 = hist_now_ns();
+	conn_close(r, &r->pub);
+	printf("rebuild: start-up with %" PRIu64 " events on disk: %.3f s "
+	    "from exec to the first answer, broker CPU %.2f s\n", r->acked,
+	    (double)(t1 - t0) / 1e9, bench_broker_cpu());
+	bench_stop_broker();
+	bench_rmdata(data);
+	rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -800,10 +987,14 @@ main(int argc, char **argv)
 	rlim_t		 lim;
 	int		 nextra = 0, nsubs = 1000, nsubsN = 10000, timeout = 60;
 	int		 ch;
+	double		 dursecs = 0;
+	uint64_t	 nrebuild = 0;
 
 	log_init("bench_broker", 1, 0);
-	while ((ch = getopt(argc, argv, "b:B:e:E:l:n:N:p:s:t:w:W:z:Z:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:B:D:e:E:l:n:N:p:R:s:t:w:W:z:Z:")) != -1) {
 		switch (ch) {
+		case 'D': dursecs = (double)bench_num(optarg, 1, 3600); break;
+		case 'R': nrebuild = (uint64_t)bench_num(optarg, 1, 100000000); break;
 		case 'b': bin = optarg; break;
 		case 'B':
 			if (nextra == MAX_BROKER_ARGS)
@@ -825,7 +1016,8 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc || (bin == NULL) == (sock == NULL))
+	if (optind != argc || (bin == NULL) == (sock == NULL) ||
+	    ((dursecs > 0 || nrebuild > 0) && bin == NULL))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -867,6 +1059,12 @@ main(int argc, char **argv)
 		bench_fanout(&r, "fanout-Nch", nsubsN, nsubsN, nfanN, fansize,
 		    windowN, timeout);
 	bench_stats(&r);
+	bench_stop_broker();
+	if (dursecs > 0)
+		bench_durable(&r, bin, extra, nextra, npub > 0 ? npub :
+		    UINT64_MAX, size, dursecs);
+	if (nrebuild > 0)
+		bench_rebuild(&r, bin, extra, nextra, nrebuild, size);
 
 	hist_free(&r.lat);
 	close(r.ep);
