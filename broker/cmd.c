@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "eventid.h"
 #include "fastsse.h"
 #include "jsonstr.h"
 #include "optnum.h"
@@ -42,12 +43,17 @@
 
 static const char *cmd_name = "fastsse";
 
+#define CMD_PUBLISH_TIMEOUT	30	/* s, for an answer to a publish */
+#define CMD_TIMEOUT_MAX		86400
+
 static void
 cmd_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: %s publish [--socket path] [--event type] channel [data]\n"
-	    "       %s publish --lines [--socket path] [--event type] channel\n"
+	    "usage: %s publish [--socket path] [--event type] [--timeout secs]\n"
+	    "                  channel [data]\n"
+	    "       %s publish --lines [--socket path] [--event type]\n"
+	    "                  [--timeout secs] channel\n"
 	    "       %s tail [--socket path] [--last-event-id id] "
 	    "[--count n] [--verbose]\n"
 	    "               channel ...\n"
@@ -96,16 +102,20 @@ static int
 cmd_sse_event(FILE *f, const struct fastsse_event *ev)
 {
 	struct buf	b;
+	char		id[EVENTID_MAX];
+	size_t		n;
 	int		r;
 
 	buf_init(&b, 0);
 	if (ev->kind == FASTSSE_KIND_EVENT)
 		r = sse_event(&b, ev->id, strlen(ev->id), ev->type,
 		    strlen(ev->type), ev->data, ev->data_len);
+	else if ((n = sse_reset_id(ev->reason, strlen(ev->reason), ev->head,
+	    strlen(ev->head), id, sizeof(id))) == 0)
+		r = -1;
 	else
 		r = sse_reset(&b, ev->reason, strlen(ev->reason), ev->oldest,
-		    ev->oldest != NULL ? strlen(ev->oldest) : 0, ev->head,
-		    strlen(ev->head));
+		    ev->oldest != NULL ? strlen(ev->oldest) : 0, id, n);
 	if (r == 0 && fwrite(buf_head(&b), 1, buf_used(&b), f) != buf_used(&b))
 		r = -1;
 	buf_free(&b);
@@ -359,17 +369,25 @@ cmd_publish(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "lines", no_argument, NULL, 'l' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fastsse	*c = NULL;
 	const char	*socket = NULL, *type = NULL, *channel;
 	char		*data = NULL, id[FASTSSE_ID_MAX];
-	size_t		 len;
+	size_t		 len = 0;
+	unsigned long long timeout = CMD_PUBLISH_TIMEOUT;
 	int		 ch, lines = 0, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "s:e:lh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:e:lt:h", opts, NULL)) != -1) {
 		switch (ch) {
+		case 't':
+			if (optnum_parse(optarg, 0, CMD_TIMEOUT_MAX,
+			    &timeout) == -1)
+				return (cmd_badusage("--timeout takes 0 to "
+				    "86400 seconds"));
+			break;
 		case 's':
 			socket = optarg;
 			break;
@@ -412,6 +430,9 @@ cmd_publish(int argc, char **argv)
 
 	if ((c = cmd_connect(socket, FASTSSE_ROLE_PUBLISHER)) == NULL)
 		goto out;
+	/* A stopped or stuck broker is an error, not a hang. */
+	if (timeout > 0)
+		fastsse_set_timeout(c, (int)(timeout * 1000));
 	if (lines) {
 		rv = cmd_publish_lines(c, channel, type);
 		goto out;

@@ -660,7 +660,9 @@ conn_check_subscribe(struct conn *c, const struct proto_msg *msg)
  * channel (live events from now on are queued after what follows), then
  * either RESET when the last id cannot be honoured, then SUBSCRIBED with
  * the head id and the number of replayed events, then those events merged
- * in seq order.
+ * in seq order.  A last id of another run is reset "epoch" and then
+ * replayed from the start of this run: the client saw none of its events,
+ * and one published while it was on its way must not be skipped.
  */
 static void
 conn_subscribe(struct conn *c, const struct proto_msg *msg)
@@ -696,7 +698,9 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 	}
 	if (last->ptr != NULL) {
 		r = history_cursor(h, last->ptr, last->len, chs, n, &after);
-		size = r == HISTORY_OK ?
+		if (r == HISTORY_EPOCH)
+			after = 0;	/* the reset replays this whole run */
+		size = r == HISTORY_OK || r == HISTORY_EPOCH ?
 		    history_replay_size(h, chs, n, after) : 0;
 		if (size > 0 &&
 		    s->stats.replay_bytes + size > s->opts.max_memory) {
@@ -738,8 +742,10 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 			    strlen(history_cursor_reason(r)),
 			    oldseq != 0 ? oldest : NULL, oldestlen,
 			    head, headlen));
-			last = NULL;
-		} else {
+			if (r != HISTORY_EPOCH)
+				last = NULL;
+		}
+		if (last != NULL) {
 			for (i = 0; i < n; i++)
 				nreplay += chs[i]->rcount -
 				    channel_after(chs[i], after);

@@ -22,10 +22,26 @@
  *
  * A stream that never had a cursor gets a bare "id: <head>" on
  * SUBSCRIBED, so its browser reconnects from there and loses nothing;
- * the responder keeps the same cursor.  So when the broker restarts, every
- * stream is resubscribed from an id of the old run and gets a reset with
- * reason "epoch"; only streams that arrived while the broker was down
- * (when nothing could be published) subscribe without a cursor.
+ * the responder keeps the same cursor.
+ *
+ * No event published after a stream's headers were sent is skipped, even
+ * when the broker is down or restarting then:
+ * - A stream without a cursor is given the responder's floor: the
+ *   highest id of the broker's current run seen on the connection (the
+ *   last run's when it is down).  Every event published after the stream
+ *   opened is above it.  While the connection is up the stream subscribes
+ *   without a cursor as before (SUBSCRIBE goes out at once); only if the
+ *   connection drops before SUBSCRIBED, or it was down when the stream
+ *   came, is the floor sent as its cursor.  That may replay a few events
+ *   published during the outage before the stream came; never fewer.
+ *   A responder that never reached the broker knows no floor: its streams
+ *   subscribe from the start of the run when the run began after the
+ *   stream opened (the epoch is its start time), else without a cursor.
+ * - A cursor of another run gets reset "epoch" and then the new run's
+ *   whole held history (the broker replays it): the browser's reset
+ *   carries "id: <epoch>-0", the start of the new run, and the replay
+ *   follows.  A floor the browser never saw makes no reset event: its
+ *   stream just gets the events.
  *
  * Broker trouble is never the browser's: streams stay open with
  * heartbeats while the connection is retried with backoff (100 ms,
@@ -118,6 +134,9 @@ struct upstream_sub {
 	uint8_t			 state;
 	uint8_t			 cursor_state;
 	uint8_t			 in_pending;	/* on up_pending */
+	uint8_t			 implicit;	/* cursor is the floor, and
+						   the browser has no id */
+	double			 opened;	/* ev_now() at attach */
 	uint8_t			 nchan;
 	struct upstream_member	 chans[];
 };
@@ -140,6 +159,8 @@ static TAILQ_HEAD(, upstream_sub) up_pending =
     TAILQ_HEAD_INITIALIZER(up_pending);
 static struct upstream_sub *up_replay_to;	/* NULL: discard the replay */
 static uint64_t		 up_replay_left;
+static struct eventid	 up_floor;	/* highest id seen of the last run */
+static int		 up_known;	/* up_floor is set (a WELCOME came) */
 
 static struct nametab	 up_chans;
 
@@ -207,6 +228,51 @@ upstream_join(struct upstream_sub *sub, size_t i, const char *name,
 	return (0);
 }
 
+/* Notes an id of the current run the broker sent: the floor rises. */
+static void
+upstream_seen(const struct proto_str *id)
+{
+	struct eventid	 e;
+
+	if (eventid_parse(id->ptr, id->len, &e) == 0 &&
+	    e.epoch == up_floor.epoch && e.seq > up_floor.seq)
+		up_floor.seq = e.seq;
+}
+
+/*
+ * Gives a stream that came without a cursor the floor as an implicit
+ * one: sent only if the stream cannot subscribe at once (see the top).
+ */
+static void
+upstream_floor(struct upstream_sub *sub)
+{
+	sub->implicit = 1;
+	sub->cursor = up_floor;
+	if (!up_known)
+		sub->cursor.epoch = sub->cursor.seq = 0;	/* unknown */
+	if (up_state != UP_READY)
+		sub->cursor_state = CURSOR_SET;
+}
+
+/*
+ * The implicit cursor of a stream that came while no run was known,
+ * now that one is: the start of the run when the run began after the
+ * stream opened (its epoch is its start time in microseconds), else
+ * none, as nothing tells where the run stood when the stream opened.
+ */
+static void
+upstream_floor_resolve(struct upstream_sub *sub)
+{
+	if (!sub->implicit || sub->cursor_state != CURSOR_SET ||
+	    sub->cursor.epoch != 0)
+		return;
+	if ((double)up_floor.epoch > sub->opened * 1e6) {
+		sub->cursor.epoch = up_floor.epoch;
+		sub->cursor.seq = 0;
+	} else
+		sub->cursor_state = CURSOR_NONE;
+}
+
 /*
  * Takes the request's channels and cursor as s's subscription, not yet
  * asked for (upstream_subscribe does).  NULL when memory fails (logged).
@@ -226,11 +292,14 @@ upstream_attach(struct stream *s, const struct http_req *req)
 	sub->s = s;
 	sub->token = stream_id(s);
 	sub->state = SUB_WAITING;
+	sub->opened = ev_now(up_loop);
 	if (req->lastid_state == HTTP_LASTID_SET &&
 	    eventid_parse(req->lastid, req->lastidlen, &sub->cursor) == 0)
 		sub->cursor_state = CURSOR_SET;
 	else if (req->lastid_state != HTTP_LASTID_NONE)
 		sub->cursor_state = CURSOR_BAD;
+	else
+		upstream_floor(sub);
 	TAILQ_INSERT_TAIL(&up_subs, sub, entry);
 	for (i = 0; i < req->nchan; i++) {
 		name = http_req_channel(req, i, &len);
@@ -260,6 +329,7 @@ upstream_subscribe(struct upstream_sub *s)
 	s->state = SUB_WAITING;
 	if (up_state != UP_READY)
 		return;
+	upstream_floor_resolve(s);
 	for (i = 0; i < s->nchan && n < PROTO_MAX_CHANNELS; i++) {
 		names[n].ptr = s->chans[i].ch->name;
 		names[n++].len = (uint32_t)s->chans[i].ch->len;
@@ -376,7 +446,9 @@ upstream_on_subscribed(struct proto_msg *msg)
 		return;
 	}
 	upstream_pending_remove(s);
-	if (s->cursor_state != CURSOR_SET &&
+	upstream_seen(h);
+	if ((s->cursor_state != CURSOR_SET ||
+	    (s->implicit && msg->u.subscribed.nreplay == 0)) &&
 	    eventid_parse(h->ptr, h->len, &head) == 0) {
 		buf_init(&b, 0);
 		if ((m = upstream_msg(&b, sse_cursor(&b, h->ptr,
@@ -386,6 +458,7 @@ upstream_on_subscribed(struct proto_msg *msg)
 		}
 		s->cursor = head;
 		s->cursor_state = CURSOR_SET;
+		s->implicit = 0;
 	}
 	if (msg->u.subscribed.nreplay > 0) {
 		s->state = SUB_REPLAY;
@@ -404,24 +477,33 @@ upstream_on_reset(struct proto_msg *msg)
 	struct upstream_sub	*s;
 	struct sendq_msg	*m;
 	struct buf		 b;
-	struct eventid		 head;
+	char			 id[EVENTID_MAX];
+	size_t			 n;
 	const struct proto_str	*r = &msg->u.reset.reason;
 	const struct proto_str	*o = &msg->u.reset.oldest_id;
 	const struct proto_str	*h = &msg->u.reset.head_id;
 
 	upstream_stats.resets++;
+	upstream_seen(h);
 	if ((s = upstream_pending_find(msg->ref)) == NULL)
 		return;
+	/* "epoch": the whole new run is replayed; the cursor is its start. */
+	if ((n = sse_reset_id(r->ptr, r->len, h->ptr, h->len, id,
+	    sizeof(id))) == 0 || eventid_parse(id, n, &s->cursor) == -1) {
+		log_warnx("reset with a bad head id from the broker");
+		return;
+	}
+	s->cursor_state = CURSOR_SET;
+	if (s->implicit && r->len == strlen(PROTO_RESET_EPOCH) &&
+	    memcmp(r->ptr, PROTO_RESET_EPOCH, r->len) == 0)
+		return;		/* the browser had no cursor to reset */
+	s->implicit = 0;
 	buf_init(&b, 0);
 	if ((m = upstream_msg(&b, sse_reset(&b, r->ptr, r->len, o->ptr,
-	    o->len, h->ptr, h->len))) == NULL)
+	    o->len, id, n))) == NULL)
 		return;
 	stream_send(s->s, m);
 	sendq_msg_unref(m);
-	if (eventid_parse(h->ptr, h->len, &head) == 0) {
-		s->cursor = head;
-		s->cursor_state = CURSOR_SET;
-	}
 	log_debug("stream %llu: reset (%.*s), head %.*s",
 	    (unsigned long long)s->token, (int)r->len, r->ptr, (int)h->len,
 	    h->ptr);
@@ -436,6 +518,7 @@ upstream_deliver(struct upstream_sub *sub, struct sendq_msg *m,
 	if (id != NULL) {
 		sub->cursor = *id;
 		sub->cursor_state = CURSOR_SET;
+		sub->implicit = 0;
 	}
 }
 
@@ -460,6 +543,8 @@ upstream_on_event(struct proto_msg *msg)
 	upstream_stats.events++;
 	if (eventid_parse(i->ptr, i->len, &id) == -1)
 		idp = NULL;
+	else if (id.epoch == up_floor.epoch && id.seq > up_floor.seq)
+		up_floor.seq = id.seq;
 	buf_init(&b, 0);
 	if (up_replay_left > 0) {
 		up_replay_left--;
@@ -524,10 +609,22 @@ upstream_resubscribe(void)
 static void
 upstream_on_welcome(struct proto_msg *msg)
 {
+	uint64_t	epoch;
+
 	if (up_state != UP_HELLO) {
 		upstream_doom("unexpected WELCOME");
 		return;
 	}
+	if (eventid_parse_epoch(msg->u.welcome.epoch.ptr,
+	    msg->u.welcome.epoch.len, &epoch) == -1) {
+		upstream_doom("bad epoch in WELCOME");
+		return;
+	}
+	if (!up_known || epoch != up_floor.epoch) {
+		up_floor.epoch = epoch;
+		up_floor.seq = 0;
+	}
+	up_known = 1;
 	up_state = UP_READY;
 	ev_timer_stop(up_loop, &up_retry);
 	up_backoff = UPSTREAM_BACKOFF_MIN;
@@ -765,6 +862,8 @@ upstream_unsubscribed(void)
 			TAILQ_REMOVE(&up_pending, s, pend_entry);
 			s->in_pending = 0;
 		}
+		if (s->implicit)	/* its floor, from now on */
+			s->cursor_state = CURSOR_SET;
 		s->state = SUB_WAITING;
 	}
 }

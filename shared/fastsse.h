@@ -71,8 +71,10 @@ enum fastsse_kind {
  * FASTSSE_KIND_RESET: the broker cannot replay from the last id given to
  *   fastsse_subscribe(): reason is "pruned", "epoch" or "malformed";
  *   oldest is the oldest event still held on those channels (NULL when
- *   none); head is the broker's newest id.  No replay follows; a
- *   FASTSSE_KIND_SUBSCRIBED with nreplay 0 does.
+ *   none); head is the broker's newest id.  A FASTSSE_KIND_SUBSCRIBED
+ *   follows, with nreplay 0 except after "epoch": then the replay is every
+ *   event of the new run held on those channels (none of which the
+ *   client can have seen).
  * FASTSSE_KIND_SUBSCRIBED: head is the broker's newest id when the
  *   subscription took effect; the next nreplay events are the replay of
  *   what was missed after the last id, in order; every later event is new.

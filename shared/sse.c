@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "jsonstr.h"
+#include "protodefs.h"
 #include "sse.h"
 
 /* A field value must not end the line early. */
@@ -112,6 +113,31 @@ sse_reset(struct buf *b, const char *reason, size_t reasonlen,
 fail:
 	buf_truncate(b, mark);
 	return (-1);
+}
+
+size_t
+sse_reset_id(const char *reason, size_t reasonlen, const char *head,
+    size_t headlen, char *buf, size_t size)
+{
+	size_t	n = headlen;
+
+	if (reasonlen == strlen(PROTO_RESET_EPOCH) &&
+	    memcmp(reason, PROTO_RESET_EPOCH, reasonlen) == 0) {
+		while (n > 0 && head[n - 1] != '-')
+			n--;
+		if (n < 2)
+			return (0);
+		if (n + 2 > size)
+			return (0);
+		memcpy(buf, head, n);
+		buf[n++] = '0';
+	} else {
+		if (n == 0 || n + 1 > size)
+			return (0);
+		memcpy(buf, head, n);
+	}
+	buf[n] = '\0';
+	return (n);
 }
 
 int

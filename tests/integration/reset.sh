@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
 # Reset notices: a last id whose successors were pruned (--history-max-events
-# 5), one from another broker run, and one that is no id at all; replay
+# 5), one from another broker run (then the replay of this run), and one
+# that is no id at all; replay
 # at the pruning boundary; several channels resumed by one id.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
@@ -40,9 +41,12 @@ is "$out" "$(printf 'id: %s\ndata: r8\n\nid: %s\ndata: r9\n\nid: %s\ndata: r10' 
 
 epoch=$(epoch_of "$id1")
 other=1$epoch
-is "$(tail_n 1 --last-event-id "$other-3" r)" "$(reset_text "$id10" epoch "\"$id6\"")" \
-    "an id of another broker run: reset epoch"
-is "$(tail_n 1 --last-event-id "$other-3" never-used)" "$(reset_text "$id10" epoch null)" \
+is "$(tail_n 1 --last-event-id "$other-3" r)" "$(reset_text "$epoch-0" epoch "\"$id6\"")" \
+    "an id of another broker run: reset epoch, the cursor to the run's start"
+out=$(tail_n 6 --last-event-id "$other-3" r)
+is "$(printf '%s\n' "$out" | sed -n 's/^id: //p' | tr '\n' ' ')" \
+    "$epoch-0 $id6 $id7 $id8 $id9 $id10 " "then the replay of all this run holds on the channel"
+is "$(tail_n 1 --last-event-id "$other-3" never-used)" "$(reset_text "$epoch-0" epoch null)" \
     "reset on a channel holding nothing: oldest is null"
 for bad in garbage "$epoch-" "$epoch-x1" "-5" "$epoch-5-5"; do
 	is "$(tail_n 1 --last-event-id "$bad" r)" "$(reset_text "$id10" malformed "\"$id6\"")" \

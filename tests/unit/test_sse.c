@@ -32,7 +32,8 @@ main(void)
 {
 	struct buf	b;
 	const char	*u = "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80";
-	char		 want[256];
+	char		 want[256], id[48];
+	size_t		 n;
 
 	event("message", "hello", 5, "id: e1-5\ndata: hello\n\n",
 	    "default type has no event: line");
@@ -107,6 +108,23 @@ main(void)
 	ok(strstr(buf_head(&b), "\"a\\\"b\\\\\"") != NULL,
 	    "reset JSON escapes quotes and backslashes");
 	buf_free(&b);
+
+	n = sse_reset_id("pruned", 6, "k1-42", 5, id, sizeof(id));
+	ok(n == 5 && strcmp(id, "k1-42") == 0, "reset id: the head (%s)", id);
+	n = sse_reset_id("epoch", 5, "k1-42", 5, id, sizeof(id));
+	ok(n == 4 && strcmp(id, "k1-0") == 0,
+	    "reset id for epoch: the start of the new run (%s)", id);
+	n = sse_reset_id("lost", 4, "k1-42", 5, id, sizeof(id));
+	ok(n == 5 && strcmp(id, "k1-42") == 0, "reset id, other reason: head");
+	ok(sse_reset_id("epoch", 5, "k142", 4, id, sizeof(id)) == 0 &&
+	    sse_reset_id("epoch", 5, "-42", 3, id, sizeof(id)) == 0 &&
+	    sse_reset_id("pruned", 6, "", 0, id, sizeof(id)) == 0,
+	    "reset id: no id, no epoch: refused");
+	ok(sse_reset_id("epoch", 5, "k1-42", 5, id, 4) == 0 &&
+	    sse_reset_id("epoch", 5, "k1-42", 5, id, 5) == 4 &&
+	    sse_reset_id("pruned", 6, "k1-42", 5, id, 5) == 0 &&
+	    sse_reset_id("pruned", 6, "k1-42", 5, id, 6) == 5,
+	    "reset id: the buffer bound, NUL included");
 
 	buf_init(&b, 0);
 	sse_preamble(&b, 3000);
