@@ -160,6 +160,15 @@ threads_tree() {
 	echo "$t"
 }
 
+# CPU time (user+system, clock ticks) of a pid and its children.
+cpu_tree() {
+	local t=0 p
+	for p in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
 start_fastsse() {
 	BSOCK=$tmp/broker.sock
 	FSOCK=$tmp/fcgi.sock
@@ -219,7 +228,16 @@ start_system() {
 	esac
 	WEB_PID=$LASTPID
 	wait_port "$PORT" || return 1
-	sleep 1		# let the workers (Apache: StartServers) come up
+	# Let the workers come up: Apache's children start their threads
+	# one by one, so wait until the count holds still (at most 30 s).
+	local i t=-1 n
+	for i in $(seq 1 60); do
+		sleep 0.5
+		n=$(threads_tree "$WEB_PID")
+		[ "$n" = "$t" ] && break
+		t=$n
+	done
+	log "    $sys up: $n threads"
 	URL_PATH="/events?channel=scale$RANDOM"
 }
 
@@ -234,13 +252,16 @@ field() {	# field FILE MODE KEY
 }
 
 run_rate() {
-	local sys=$1 out=$tmp/rate.$1.out
+	local sys=$1 out=$tmp/rate.$1.out c0 c1 f0 f1
+	c0=$(cpu_tree "$WEB_PID"); f0=$(cpu_tree "$FCGI_PID")
 	timeout 60 "$CONN" -p "$PORT" -u "$URL_PATH" -n "$nrate" -r "$orate" \
 	    -t 20 >"$out" 2>&1
+	c1=$(cpu_tree "$WEB_PID"); f1=$(cpu_tree "$FCGI_PID")
 	sed 's/^/    /' "$out" >&2
 	echo "$sys rate: $nrate streams at $orate/s: served $(field "$out" open served)," \
 	    "header p50 $(field "$out" open p50_ms) ms, p99 $(field "$out" open p99_ms) ms," \
-	    "max $(field "$out" open max_ms) ms (aim p99 < 200)"
+	    "max $(field "$out" open max_ms) ms (aim p99 < 200); CPU per stream opened:" \
+	    "web $(( (c1 - c0) * 10000 / nrate )) us, responder $(( (f1 - f0) * 10000 / nrate )) us"
 }
 
 run_cap() {
