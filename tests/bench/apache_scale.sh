@@ -3,7 +3,7 @@
 # apache_scale.sh: the Apache aims, with nginx and lighttpd in the same run
 # as references.  Run from the build directory (or set BUILD):
 #
-#   SRC/tests/bench/apache_scale.sh [-s "apache nginx lighttpd"]
+#   SRC/tests/bench/apache_scale.sh [-s "apache nginx lighttpd apache-lighttpd"]
 #       [-S "rate cap wave free events"] [-m 5000] [-n 2000] [-o 2000]
 #       [-w 1000] [-e 200] [-A FILE] [-a CONF] [-F "responder args"]
 #
@@ -27,7 +27,8 @@
 # Apache uses fcgi/conf/apache-proxy-fcgi.conf (-a another template, e.g.
 # an older one to compare), with the directives of -A FILE appended, which
 # override the MPM sizing; nginx and lighttpd are rendered and widened for
-# many streams exactly as bench_web.sh does.  -F adds responder options
+# many streams exactly as bench_web.sh does; apache-lighttpd is Apache
+# proxying the SSE location over HTTP (mod_proxy_http) to that lighttpd.  -F adds responder options
 # (e.g. "--heartbeat 4").
 #
 # Everything listens on 127.0.0.1 on ports picked at run time, in a
@@ -190,9 +191,25 @@ render() {	# render TEMPLATE OUT
 	    RUNDIR="$tmp" >"$2"
 }
 
+# lighttpd on LPORT, widened for many streams as in bench_web.sh.
+start_lighttpd() {
+	cp "$CONFDIR/sse-down.cgi" "$tmp/conf/sse-down.cgi"
+	"$CONFDIR/render.sh" "$CONFDIR/lighttpd.conf" PORT="$LPORT" \
+	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
+	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$tmp/conf" \
+	    RUNDIR="$tmp" >"$tmp/lighttpd.conf" || return 1
+	sed -i -e 's/^server.max-fds .*/server.max-fds = 20000/' \
+	    -e 's/^server.max-connections .*/server.max-connections = 9950/' \
+	    "$tmp/lighttpd.conf"
+	start "$tmp/lighttpd.out" lighttpd -D -f "$tmp/lighttpd.conf"
+	[ "$LPORT" = "$PORT" ] || wait_port "$LPORT"
+}
+
 start_system() {
 	local sys=$1
 	PORT=$(pick_port) || return 1
+	LPORT=$(pick_port) || return 1
+	LIGHTTPD_PID=""
 	rm -rf "$tmp/web" "$tmp/www" "$tmp/conf"
 	mkdir -p "$tmp/web" "$tmp/www" "$tmp/conf"
 	start_fastsse || return 1
@@ -200,6 +217,22 @@ start_system() {
 	apache)
 		render "$apache_conf" "$tmp/apache.conf" || return 1
 		render "$CONFDIR/apache-sse-down.asis" "$tmp/conf/sse-down.asis"
+		[ -n "$apache_extra" ] &&
+		    echo "Include $apache_extra" >>"$tmp/apache.conf"
+		start "$tmp/apache.out" apache2 -f "$tmp/apache.conf" -DFOREGROUND
+		;;
+	apache-lighttpd)
+		# Apache proxying the SSE location over HTTP to lighttpd,
+		# which holds the FastCGI side.
+		start_lighttpd || return 1
+		LIGHTTPD_PID=$LASTPID
+		render "$apache_conf" "$tmp/apache.conf" || return 1
+		render "$CONFDIR/apache-sse-down.asis" "$tmp/conf/sse-down.asis"
+		sed -i -e "s|ProxyPass \"unix:[^\"]*\"|ProxyPass \"http://127.0.0.1:$LPORT/events\"|" \
+		    -e 's|^LoadModule proxy_fcgi_module \(.*\)/mod_proxy_fcgi.so|&\nLoadModule proxy_http_module \1/mod_proxy_http.so|' \
+		    "$tmp/apache.conf"
+		grep -q "ProxyPass \"http://127.0.0.1:$LPORT/events\"" "$tmp/apache.conf" ||
+		    { log "apache-proxy-fcgi.conf changed shape"; return 1; }
 		[ -n "$apache_extra" ] &&
 		    echo "Include $apache_extra" >>"$tmp/apache.conf"
 		start "$tmp/apache.out" apache2 -f "$tmp/apache.conf" -DFOREGROUND
@@ -215,12 +248,8 @@ start_system() {
 		    -g 'daemon off;'
 		;;
 	lighttpd)
-		cp "$CONFDIR/sse-down.cgi" "$tmp/conf/sse-down.cgi"
-		render "$CONFDIR/lighttpd.conf" "$tmp/lighttpd.conf" || return 1
-		sed -i -e 's/^server.max-fds .*/server.max-fds = 20000/' \
-		    -e 's/^server.max-connections .*/server.max-connections = 9950/' \
-		    "$tmp/lighttpd.conf"
-		start "$tmp/lighttpd.out" lighttpd -D -f "$tmp/lighttpd.conf"
+		LPORT=$PORT
+		start_lighttpd || return 1
 		;;
 	*)
 		log "unknown system $sys"
@@ -243,6 +272,7 @@ start_system() {
 
 stop_system() {
 	stop_pid "$WEB_PID"
+	[ -n "$LIGHTTPD_PID" ] && stop_pid "$LIGHTTPD_PID"
 	stop_pid "$FCGI_PID"
 	stop_pid "$BROKER_PID"
 }
@@ -265,8 +295,9 @@ run_rate() {
 }
 
 run_cap() {
-	local sys=$1 out=$tmp/cap.$1.out w0 f0 b0 w1 f1 b1 ready i t0 t1
+	local sys=$1 out=$tmp/cap.$1.out w0 f0 b0 w1 f1 b1 l0 ready i t0 t1
 	w0=$(mem_tree "$WEB_PID"); f0=$(mem_tree "$FCGI_PID"); b0=$(mem_tree "$BROKER_PID")
+	[ -n "$LIGHTTPD_PID" ] && l0=$(mem_tree "$LIGHTTPD_PID")
 	t0=$(threads_tree "$WEB_PID")
 	timeout 120 "$CONN" -p "$PORT" -u "$URL_PATH" -n "$ncap" -r "$orate" \
 	    -t 60 -H >"$out" 2>&1 &
@@ -281,6 +312,8 @@ run_cap() {
 	ready=$(sed -n 's/^READY //p' "$out")
 	ready=${ready:-0}
 	w1=$(mem_tree "$WEB_PID"); f1=$(mem_tree "$FCGI_PID"); b1=$(mem_tree "$BROKER_PID")
+	[ -n "$LIGHTTPD_PID" ] &&
+	    echo "$sys cap: lighttpd behind it, kB RSS PSS $l0 -> $(mem_tree "$LIGHTTPD_PID")"
 	t1=$(threads_tree "$WEB_PID")
 	stop_pid "$lpid"
 	sed 's/^/    /' "$out" >&2
