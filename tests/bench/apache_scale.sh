@@ -4,13 +4,14 @@
 # as references.  Run from the build directory (or set BUILD):
 #
 #   SRC/tests/bench/apache_scale.sh [-s "apache nginx lighttpd apache-lighttpd"]
-#       [-S "rate cap wave free events"] [-m 5000] [-n 2000] [-o 2000]
+#       [-S "rate rate2 cap wave free events"] [-m 5000] [-n 2000] [-o 2000]
 #       [-w 1000] [-e 200] [-A FILE] [-a CONF] [-F "responder args"]
 #
 # Each scenario runs on freshly started servers (broker, responder, web
 # server), so Apache starts from its configured StartServers every time:
 #   rate   -n streams opened at -o per second: header p50/p99/max
 #          (aim: p99 < 200 ms at 2,000/s);
+#   rate2  rate twice on the same server (threads that served before);
 #   cap    -m idle streams opened at -o per second and held: how many were
 #          served, and the RSS and PSS of web server, responder and broker,
 #          per stream: the growth while they opened, and the web server's
@@ -282,7 +283,7 @@ field() {	# field FILE MODE KEY
 }
 
 run_rate() {
-	local sys=$1 out=$tmp/rate.$1.out c0 c1 f0 f1
+	local sys=$1 out=$tmp/rate.out c0 c1 f0 f1
 	c0=$(cpu_tree "$WEB_PID"); f0=$(cpu_tree "$FCGI_PID")
 	timeout 60 "$CONN" -p "$PORT" -u "$URL_PATH" -n "$nrate" -r "$orate" \
 	    -t 20 >"$out" 2>&1
@@ -292,6 +293,14 @@ run_rate() {
 	    "header p50 $(field "$out" open p50_ms) ms, p99 $(field "$out" open p99_ms) ms," \
 	    "max $(field "$out" open max_ms) ms (aim p99 < 200); CPU per stream opened:" \
 	    "web $(( (c1 - c0) * 10000 / nrate )) us, responder $(( (f1 - f0) * 10000 / nrate )) us"
+}
+
+# The same twice on one server: the second crowd finds threads that have
+# served a stream before (their stack pages already in memory).
+run_rate2() {
+	run_rate "$1"
+	sleep 2		# let the first crowd's streams end
+	run_rate "$1 again"
 }
 
 run_cap() {
