@@ -247,6 +247,11 @@ apache_conn_open(int n, long rate, uint64_t deadline, struct hist *h)
 					done++;
 				continue;
 			}
+			if (c->state != C_HEADER) {
+				/* Served already: body bytes, or its end. */
+				apache_conn_read(c);
+				continue;
+			}
 			lat = apache_conn_read(c);
 			if (lat != 0) {
 				hist_add(h, lat);
