@@ -52,6 +52,7 @@ enum cstate {
 	C_CONNECTING,
 	C_HEADER,
 	C_SERVED,
+	C_ENDED,	/* served, then closed by the server */
 	C_FAILED,
 };
 
@@ -188,7 +189,7 @@ apache_conn_read(struct conn *c)
 	if (c->state != C_HEADER) {
 		n = read(c->fd, drop, sizeof(drop));
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-			apache_conn_close(c, C_FAILED);
+			apache_conn_close(c, C_ENDED);
 		return 0;
 	}
 	n = read(c->fd, c->hdr + c->hlen, sizeof(c->hdr) - 1 - c->hlen);
@@ -282,14 +283,18 @@ static void
 apache_conn_report(const char *what, int n, int served, struct hist *h,
     uint64_t wall)
 {
-	int		 failed = 0, i;
+	int		 failed = 0, ended = 0, i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (conns[i].state == C_FAILED)
 			failed++;
-	printf("%s: %d of %d served (%d failed, %d still waiting) in %.3f s; "
-	    "header after p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", what,
-	    served, n, failed, n - served - failed, (double)wall / NS,
+		else if (conns[i].state == C_ENDED)
+			ended++;
+	}
+	printf("%s: %d of %d served (%d ended since, %d failed, %d still "
+	    "waiting) in %.3f s; header after p50 %.1f ms, p99 %.1f ms, "
+	    "max %.1f ms\n", what, served, n, ended, failed,
+	    n - served - failed, (double)wall / NS,
 	    (double)hist_percentile(h, 50) / MS,
 	    (double)hist_percentile(h, 99) / MS, (double)h->max / MS);
 	printf("RESULT mode=%s n=%d served=%d failed=%d wall_ms=%.0f "
