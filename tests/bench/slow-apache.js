@@ -62,7 +62,7 @@ async function main() {
 	    'RESULT: none up to ' + steps[steps.length - 1] + ' slow clients' :
 	    'RESULT: ' + result + ' slow clients (' + kind +
 	    ') make a new stream wait > 100 ms behind Apache ' +
-	    '(MaxRequestWorkers 1024 in the shipped config)');
+	    '(MaxRequestWorkers in the shipped config)');
 	await env.stop();
 	process.exit(0);
 }
