@@ -194,6 +194,23 @@ async function scenarios(env, dir) {
 	    (e = expiredEvent(s)) && JSON.parse(e.data).reason === 'revoked',
 	    k + ': the revoked token is answered revoked on reconnect',
 	    s.text);
+
+	// A responder that connects later learns the revocation from the
+	// broker.
+	if (!env.spawnsResponder()) {
+		await env.responder.stop();
+		await env.startResponder();
+		s = new RawStream(env.sseUrl('channel=news&token=' + bob));
+		tap.ok(await waitFor(() => s.ended, 10000) &&
+		    (e = expiredEvent(s)) &&
+		    JSON.parse(e.data).reason === 'revoked', k + ': a ' +
+		    'restarted responder still refuses the revoked token',
+		    s.text);
+		s = new RawStream(env.sseUrl('channel=news&token=' + good));
+		tap.ok(await waitFor(() => /^: /m.test(s.text), 10000) &&
+		    !s.ended, k + ': ... and takes the others');
+		s.close();
+	}
 }
 
 // Runs the scenarios behind the web server kind.
