@@ -6,6 +6,8 @@
  *	fastsse publish --lines [-s socket] [-e type] channel
  *	fastsse tail [-s socket] [-i last-id] [-n count] [-v] channel ...
  *	fastsse stats [-s socket]
+ *	fastsse token --key file --ttl seconds [--sub s] [--jti j] channel ...
+ *	fastsse revoke [-s socket] --sub s | --jti j [--until epoch-seconds]
  *
  * Exit status: 0 done, 1 the broker refused or could not be reached, 2
  * usage.  Functions here are named cmd_* because fastsse_* belongs to
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -33,9 +36,11 @@
 #include "jsonstr.h"
 #include "optnum.h"
 #include "sse.h"
+#include "token.h"
 
 #define CMD_MAX_DATA	(1024 * 1024)
 #define CMD_WINDOW	64
+#define CMD_REVOKE_TTL	86400	/* revoke: default --until, from now */
 
 #define CMD_OK		0
 #define CMD_ERR		1
@@ -60,6 +65,12 @@ cmd_usage(FILE *f)
 	    "       %s stats [--socket path]\n"
 	    "       %s --help | --version\n",
 	    cmd_name, cmd_name, cmd_name, cmd_name, cmd_name);
+	fprintf(f,
+	    "       %s token --key file --ttl seconds [--sub subject] "
+	    "[--jti id]\n"
+	    "               channel|prefix* ...\n"
+	    "       %s revoke [--socket path] --sub subject | --jti id "
+	    "[--until time]\n", cmd_name, cmd_name);
 }
 
 static int
@@ -584,6 +595,152 @@ out:
 	return (rv);
 }
 
+/*
+ * Prints a subscribe token for the channels (names or prefix* patterns),
+ * signed with the key file's first key, valid for ttl seconds.
+ */
+static int
+cmd_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "sub", required_argument, NULL, 'u' },
+		{ "jti", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct token_keys	*keys;
+	struct buf		 out;
+	const char		*key = NULL, *sub = NULL, *jti = NULL;
+	unsigned long long	 ttl = 0;
+	char			 err[256];
+	int			 ch, i, rv = CMD_ERR;
+
+	while ((ch = getopt_long(argc, argv, "k:t:u:j:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			key = optarg;
+			break;
+		case 't':
+			if (optnum_parse(optarg, 1, 10ULL * 366 * 86400,
+			    &ttl) == -1)
+				return (cmd_badusage("--ttl: a number of "
+				    "seconds, at least 1"));
+			break;
+		case 'u':
+			sub = optarg;
+			break;
+		case 'j':
+			jti = optarg;
+			break;
+		case 'h':
+			cmd_usage(stdout);
+			return (CMD_OK);
+		default:
+			return (cmd_badusage(NULL));
+		}
+	}
+	if (key == NULL || ttl == 0)
+		return (cmd_badusage("token needs --key and --ttl"));
+	if (optind == argc || argc - optind > TOKEN_MAX_CHANNELS)
+		return (cmd_badusage("token needs 1 to 64 channels"));
+	if ((sub != NULL && (*sub == '\0' || strlen(sub) > TOKEN_ID_MAX)) ||
+	    (jti != NULL && (*jti == '\0' || strlen(jti) > TOKEN_ID_MAX)))
+		return (cmd_badusage("--sub and --jti: 1 to 128 bytes"));
+	for (i = optind; i < argc; i++)
+		if (!token_pattern_valid(argv[i], strlen(argv[i]))) {
+			fprintf(stderr, "%s: %s is not a channel name or "
+			    "prefix*\n", cmd_name, argv[i]);
+			return (CMD_USAGE);
+		}
+	if ((keys = malloc(sizeof(*keys))) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", cmd_name);
+		return (CMD_ERR);
+	}
+	buf_init(&out, 0);
+	if (token_keys_load(keys, key, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", cmd_name, err);
+		goto out;
+	}
+	if (token_sign(&out, &keys->k[0], (const char *const *)argv + optind,
+	    (size_t)(argc - optind), (int64_t)time(NULL) + (int64_t)ttl, sub,
+	    jti) == -1) {
+		fprintf(stderr, "%s: cannot sign the token\n", cmd_name);
+		goto out;
+	}
+	buf_append_byte(&out, '\n');
+	if (fwrite(buf_head(&out), 1, buf_used(&out), stdout) ==
+	    buf_used(&out) && fflush(stdout) == 0)
+		rv = CMD_OK;
+out:
+	token_keys_clear(keys);
+	free(keys);
+	buf_free(&out);
+	return (rv);
+}
+
+/*
+ * Revokes the tokens of a subject or the token of an id until a time
+ * (default: a day from now, as long as the tokens should live at most).
+ */
+static int
+cmd_revoke(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "sub", required_argument, NULL, 'u' },
+		{ "jti", required_argument, NULL, 'j' },
+		{ "until", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct fastsse		*c;
+	const char		*socket = NULL, *kind = NULL, *value = NULL;
+	unsigned long long	 until = 0;
+	int			 ch, rv = CMD_ERR;
+
+	while ((ch = getopt_long(argc, argv, "s:u:j:t:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			socket = optarg;
+			break;
+		case 'u':
+		case 'j':
+			if (kind != NULL)
+				return (cmd_badusage("revoke takes one of "
+				    "--sub and --jti"));
+			kind = ch == 'u' ? FASTSSE_REVOKE_SUB :
+			    FASTSSE_REVOKE_JTI;
+			value = optarg;
+			break;
+		case 't':
+			if (optnum_parse(optarg, 1, ULLONG_MAX, &until) == -1)
+				return (cmd_badusage("--until: seconds since "
+				    "the epoch"));
+			break;
+		case 'h':
+			cmd_usage(stdout);
+			return (CMD_OK);
+		default:
+			return (cmd_badusage(NULL));
+		}
+	}
+	if (kind == NULL || optind != argc)
+		return (cmd_badusage("revoke takes --sub or --jti and no "
+		    "arguments"));
+	if (until == 0)
+		until = (unsigned long long)time(NULL) + CMD_REVOKE_TTL;
+	if ((c = cmd_connect(socket, FASTSSE_ROLE_PUBLISHER)) == NULL)
+		return (CMD_ERR);
+	if (fastsse_revoke(c, kind, value, until) == -1)
+		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+	else
+		rv = CMD_OK;
+	fastsse_close(c);
+	return (rv);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -608,6 +765,10 @@ main(int argc, char **argv)
 		return (cmd_tail(argc - 1, argv + 1));
 	if (strcmp(cmd, "stats") == 0)
 		return (cmd_stats(argc - 1, argv + 1));
+	if (strcmp(cmd, "token") == 0)
+		return (cmd_token(argc - 1, argv + 1));
+	if (strcmp(cmd, "revoke") == 0)
+		return (cmd_revoke(argc - 1, argv + 1));
 	fprintf(stderr, "%s: unknown command: %s\n", cmd_name, cmd);
 	cmd_usage(stderr);
 	return (CMD_USAGE);

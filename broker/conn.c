@@ -51,6 +51,10 @@
  *  - A request the connection may not make (wrong role, bad channel or
  *    type, data too big or not UTF-8) is answered with ERROR; the
  *    connection stays usable.
+ *  - Revocations (revoke.c holds them, bounded there): a REVOKE is
+ *    answered REVOKED and sent as REVOCATION to every connection that
+ *    sent REVOCATIONS, which first gets all those held.  Like any reply
+ *    they count against the receiver's output bound.
  */
 #include "config.h"
 
@@ -72,9 +76,12 @@
 #include "json.h"
 #include "log.h"
 #include "proto.h"
+#include "revoke.h"
 #include "server.h"
 #include "stats.h"
 #include "validate.h"
+
+static struct revoke_list conn_revokes;	/* revoked tokens, see revoke.c */
 
 static void	conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	conn_write_cb(struct ev_loop *, ev_io *, int);
@@ -802,6 +809,91 @@ conn_unsubscribe(struct conn *c, const struct proto_msg *msg)
 	conn_reply_done(c, mark, proto_encode_unsubscribed(b, msg->ref));
 }
 
+/*
+ * REVOKE: holds the revocation (revoke.c) and sends it to every
+ * connection that asked for revocations.
+ */
+static void
+conn_revoke(struct conn *c, const struct proto_msg *msg)
+{
+	struct server	*s = c->server;
+	struct conn	*o;
+	struct buf	*b;
+	size_t		 mark;
+	char		 err[128];
+	uint64_t	 now = (uint64_t)ev_now(s->loop);
+
+	if (!(c->role & PROTO_ROLE_PUBLISHER)) {
+		conn_error(c, msg->ref, PROTO_E_ROLE,
+		    "REVOKE needs the publisher role");
+		return;
+	}
+	switch (revoke_add(&conn_revokes, msg->u.revoke.kind.ptr,
+	    msg->u.revoke.kind.len, msg->u.revoke.value.ptr,
+	    msg->u.revoke.value.len, msg->u.revoke.until, now, err,
+	    sizeof(err))) {
+	case REVOKE_HELD:
+		break;
+	case REVOKE_ADDED:
+		conn_revokes.added++;
+		log_info("revoked %.*s %.*s until %" PRIu64,
+		    (int)msg->u.revoke.kind.len, msg->u.revoke.kind.ptr,
+		    (int)msg->u.revoke.value.len, msg->u.revoke.value.ptr,
+		    msg->u.revoke.until);
+		TAILQ_FOREACH(o, &s->conns, entry) {
+			if (!(o->flags & CONN_REVOKES) ||
+			    (o->flags & CONN_DOOMED))
+				continue;
+			b = outq_priv(&o->out, &mark);
+			conn_reply_done(o, mark, proto_encode_revocation(b,
+			    msg->u.revoke.kind.ptr, msg->u.revoke.kind.len,
+			    msg->u.revoke.value.ptr, msg->u.revoke.value.len,
+			    msg->u.revoke.until));
+		}
+		break;
+	case REVOKE_BAD:
+		conn_revokes.refused++;
+		conn_error(c, msg->ref, PROTO_E_DATA, "REVOKE: %s", err);
+		return;
+	case REVOKE_FULL:
+		conn_revokes.refused++;
+		log_warnx("revocation refused: %s", err);
+		conn_error(c, msg->ref, PROTO_E_TOO_MANY, "REVOKE: %s", err);
+		return;
+	case REVOKE_NOMEM:
+		conn_revokes.refused++;
+		conn_error(c, msg->ref, PROTO_E_INTERNAL, "REVOKE: %s", err);
+		return;
+	}
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_revoked(b, msg->ref));
+}
+
+/*
+ * REVOCATIONS: the connection gets every revocation held now, REVOKED
+ * with its ref, and from then on each new one.
+ */
+static void
+conn_revocations(struct conn *c, const struct proto_msg *msg)
+{
+	struct buf	*b;
+	size_t		 mark;
+
+	if (!(c->role & PROTO_ROLE_SUBSCRIBER)) {
+		conn_error(c, msg->ref, PROTO_E_ROLE,
+		    "REVOCATIONS needs the subscriber role");
+		return;
+	}
+	c->flags |= CONN_REVOKES;
+	revoke_expire(&conn_revokes, (uint64_t)ev_now(c->server->loop));
+	b = outq_priv(&c->out, &mark);
+	if (revoke_encode_all(&conn_revokes, b) == -1) {
+		conn_reply_done(c, mark, -1);
+		return;
+	}
+	conn_reply_done(c, mark, proto_encode_revoked(b, msg->ref));
+}
+
 /* Handles one decoded frame. */
 static void
 conn_dispatch(struct conn *c, const struct proto_msg *msg)
@@ -845,6 +937,12 @@ conn_dispatch(struct conn *c, const struct proto_msg *msg)
 		b = outq_priv(&c->out, &mark);
 		conn_reply_done(c, mark, stats_reply(b, msg->ref, &s->stats,
 		    &s->history, ev_now(s->loop)));
+		break;
+	case PROTO_REVOKE:
+		conn_revoke(c, msg);
+		break;
+	case PROTO_REVOCATIONS:
+		conn_revocations(c, msg);
 		break;
 	default:
 		conn_error(c, msg->ref, PROTO_E_MALFORMED, "%s is not a "

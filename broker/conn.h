@@ -25,6 +25,7 @@ struct server;
 #define CONN_PENDING	0x8	/* on server->pending, to be written */
 #define CONN_TIMED	0x10	/* on server->timed, deadline set */
 #define CONN_WARNED	0x20	/* --max-subscriptions logged */
+#define CONN_REVOKES	0x200	/* asked for revocations (REVOCATIONS) */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;

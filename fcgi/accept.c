@@ -33,6 +33,9 @@
  *   the deadline comes, so the answer is not lost to a reset.
  * - At --max-streams, a GET is answered "200, retry: come back later",
  *   spread over 30 to 60 s.
+ * - With --token-key, a GET's token is checked as soon as its params are
+ *   read (auth.c): 403 with the reason, or 200 with the token-expired
+ *   event, or on to the stream with the token's grant.
  */
 #include "config.h"
 
@@ -48,6 +51,7 @@
 #include <ev.h>
 #include <fastcgi.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "http.h"
 #include "log.h"
@@ -235,8 +239,46 @@ accept_error(struct accept_conn *c, int status, const char *reason)
 }
 
 /*
+ * Checks the GET's token (auth.c).  0: the stream may open, h->grant
+ * says with what; -1: answered (403, or 200 with token-expired) and h
+ * freed.
+ */
+static int
+accept_auth(struct accept_conn *c, struct stream_handoff *h)
+{
+	struct auth_request	 r;
+	struct buf		 b;
+	const char		*why;
+
+	r.query = request_param(&c->req, "QUERY_STRING");
+	r.cookie = request_param(&c->req, "HTTP_COOKIE");
+	r.authorization = request_param(&c->req, "HTTP_AUTHORIZATION");
+	switch (auth_check(&auth_conf, &auth_revokes, &h->req, &r,
+	    (int64_t)ev_now(acc_loop), &h->grant, &why, &auth_stats)) {
+	case AUTH_OK:
+		return (0);
+	case AUTH_DENIED:
+		accept_free_handoff(h);
+		accept_error(c, 403, why);
+		return (-1);
+	case AUTH_EXPIRED:
+		break;
+	}
+	log_debug("token %s: 200 with token-expired", why);
+	buf_init(&b, 0);
+	if (http_stream_headers(&b, &conf.cors, request_param(&c->req,
+	    "HTTP_ORIGIN")) == 0 && auth_expired_event(&b, why, &h->grant) == 0)
+		accept_answer(c, &b);
+	else
+		accept_answer(c, NULL);
+	buf_free(&b);
+	accept_free_handoff(h);
+	return (-1);
+}
+
+/*
  * The params are read: everything but a GET is answered now; a GET is
- * checked (query, cursor, no body) and waits for the end of STDIN.
+ * checked (query, cursor, no body, token) and waits for the end of STDIN.
  */
 static void
 accept_params(struct accept_conn *c)
@@ -281,6 +323,8 @@ accept_params(struct accept_conn *c)
 		accept_error(c, 400, err);
 		return;
 	}
+	if (accept_auth(c, h) == -1)
+		return;
 	c->h = h;
 }
 

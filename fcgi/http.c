@@ -356,6 +356,8 @@ http_status_text(int status)
 		return ("No Content");
 	case 400:
 		return ("Bad Request");
+	case 403:
+		return ("Forbidden");
 	case 405:
 		return ("Method Not Allowed");
 	case 431:

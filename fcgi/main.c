@@ -62,6 +62,7 @@
 #include <ev.h>
 
 #include "accept.h"
+#include "auth.h"
 #include "http.h"
 #include "log.h"
 #include "optnum.h"
@@ -95,6 +96,9 @@ enum {
 	OPT_ACCEPT_THREADS,
 	OPT_REQUEST_TIMEOUT,
 	OPT_BACKLOG,
+	OPT_TOKEN_KEY,
+	OPT_PUBLIC_CHANNEL,
+	OPT_TOKEN_COOKIE,
 };
 
 static const struct option main_opts[] = {
@@ -113,6 +117,9 @@ static const struct option main_opts[] = {
 	{ "accept-threads",	required_argument, NULL, OPT_ACCEPT_THREADS },
 	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "backlog",		required_argument, NULL, OPT_BACKLOG },
+	{ "token-key",		required_argument, NULL, OPT_TOKEN_KEY },
+	{ "public-channel",	required_argument, NULL, OPT_PUBLIC_CHANNEL },
+	{ "token-cookie",	required_argument, NULL, OPT_TOKEN_COOKIE },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 }
 };
@@ -128,6 +135,8 @@ main_usage(FILE *f)
 "                    [--retry-jitter MS] [--heartbeat SECONDS]\n"
 "                    [--cors-origin ORIGINS|*] [--cors-max-age SECONDS]\n"
 "                    [--request-timeout SECONDS] [--backlog N]\n"
+"                    [--token-key FILE] [--public-channel PATTERN]\n"
+"                    [--token-cookie NAME]\n"
 "\n"
 "  -d                   stay in the foreground, log to stderr\n"
 "  -v                   verbose (debug) logging\n"
@@ -146,7 +155,11 @@ main_usage(FILE *f)
 "  --cors-origin LIST   allowed origins, comma-separated, or * (repeatable)\n"
 "  --cors-max-age SECS  preflight cache time (default %d)\n"
 "  --request-timeout S  seconds to read a request whole (default %d)\n"
-"  --backlog N          listen backlog (default %d)\n",
+"  --backlog N          listen backlog (default %d)\n"
+"  --token-key FILE     streams need a signed token (kid:secret lines)\n"
+"  --public-channel PAT channel (or prefix*) open without a token\n"
+"                       (repeatable)\n"
+"  --token-cookie NAME  also take the token from this cookie\n",
 	    RESPONDER_SOCKET_MODE, RESPONDER_CHANNEL_PARAM,
 	    RESPONDER_MAX_CHANNELS, HTTP_MAX_CHANNELS, RESPONDER_FD_RESERVE,
 	    RESPONDER_MAX_QUEUE, RESPONDER_RETRY_MS, RESPONDER_HEARTBEAT,
@@ -395,6 +408,45 @@ main_log_stats(void)
 	    (unsigned long long)upstream_stats.events,
 	    (unsigned long long)upstream_stats.subscribes,
 	    (unsigned long long)upstream_stats.resets);
+	if (auth_conf.on)
+		log_info("tokens: %llu let in, %llu public; refused %llu "
+		    "missing, %llu malformed, %llu alg, %llu signature, %llu "
+		    "claims, %llu channel; %llu expired, %llu revoked at open; "
+		    "%llu expired, %llu revoked while open; %llu revocations "
+		    "dropped", (unsigned long long)auth_stats.accepted,
+		    (unsigned long long)auth_stats.public,
+		    (unsigned long long)auth_stats.refused_missing,
+		    (unsigned long long)auth_stats.refused_malformed,
+		    (unsigned long long)auth_stats.refused_alg,
+		    (unsigned long long)auth_stats.refused_signature,
+		    (unsigned long long)auth_stats.refused_claims,
+		    (unsigned long long)auth_stats.refused_channel,
+		    (unsigned long long)auth_stats.expired,
+		    (unsigned long long)auth_stats.revoked,
+		    (unsigned long long)auth_stats.expired_open,
+		    (unsigned long long)auth_stats.revoked_open,
+		    (unsigned long long)auth_stats.revokes_dropped);
+}
+
+/* Loads the token keys; the settings that go with them need them. */
+static void
+main_auth(const char *path)
+{
+	char	err[256];
+
+	if (path == NULL) {
+		if (auth_conf.npublic > 0 || auth_conf.cookie != NULL)
+			log_warnx("--public-channel and --token-cookie mean "
+			    "nothing without --token-key: every channel is "
+			    "public");
+		return;
+	}
+	if (token_keys_load(&auth_conf.keys, path, err, sizeof(err)) == -1)
+		fatalx("--token-key: %s", err);
+	if (strcmp(conf.channel_param, AUTH_QUERY_PARAM) == 0)
+		fatalx("--channel-param %s is the token's parameter",
+		    AUTH_QUERY_PARAM);
+	auth_conf.on = 1;
 }
 
 static void
@@ -418,7 +470,7 @@ main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 int
 main(int argc, char *argv[])
 {
-	const char	*listen_addr = NULL;
+	const char	*listen_addr = NULL, *token_key = NULL;
 	unsigned long	 mode = RESPONDER_SOCKET_MODE;
 	unsigned long long max_streams = 0;
 	int		 ch, foreground = 0, verbose = 0, fd, backlog;
@@ -514,6 +566,24 @@ main(int argc, char *argv[])
 		case OPT_BACKLOG:
 			backlog = main_number("backlog", optarg, 1, INT_MAX);
 			break;
+		case OPT_TOKEN_KEY:
+			token_key = optarg;
+			break;
+		case OPT_PUBLIC_CHANNEL:
+			if (auth_add_public(&auth_conf, optarg) == -1)
+				fatalx("--public-channel: %s is not a channel "
+				    "name or prefix* (at most %d)", optarg,
+				    AUTH_MAX_PUBLIC);
+			break;
+		case OPT_TOKEN_COOKIE:
+			if (*optarg == '\0' || strlen(optarg) > AUTH_COOKIE_MAX ||
+			    strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+			    "klmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~") !=
+			    strlen(optarg))
+				fatalx("--token-cookie: bad cookie name %s",
+				    optarg);
+			auth_conf.cookie = optarg;
+			break;
 		default:
 			main_usage(stderr);
 			return (1);
@@ -524,6 +594,7 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	log_init("fastsse-fcgi", foreground, verbose);
+	main_auth(token_key);
 	if (conf.broker == NULL)
 		conf.broker = sockpath_default(NULL);
 
@@ -587,5 +658,7 @@ main(int argc, char *argv[])
 	if (main_lock_fd != -1)
 		close(main_lock_fd);
 	http_cors_free(&conf.cors);
+	auth_conf_free(&auth_conf);
+	auth_revokes_free(&auth_revokes);
 	return (0);
 }

@@ -51,6 +51,12 @@
  * to it fails, and Apache's first write after the browser left still
  * succeeds: two pings per interval make a vanished browser noticed within
  * one --heartbeat interval behind every server.
+ *
+ * Tokens (auth.c): a stream let in with a token has a timer for the
+ * token's exp (an ev_periodic, so wall-clock time, one per such stream:
+ * each has its own time).  At exp, or when the broker revokes its sub or
+ * jti, the stream gets the token-expired event and is ended
+ * (auth_stats.expired_open, revoked_open).
  */
 #include "config.h"
 
@@ -65,6 +71,7 @@
 
 #include <ev.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "log.h"
 #include "record.h"
@@ -90,6 +97,8 @@ struct stream {
 	uint64_t		 id;		/* for logs; the SUBSCRIBE ref */
 	struct upstream_sub	*sub;		/* NULL once ended */
 	struct sendq		*q;		/* NULL unless output waits */
+	struct auth_grant	*grant;		/* NULL: no token */
+	ev_periodic		 expiry;	/* at the token's exp */
 	uint16_t		 reqid;
 	uint8_t			 state;
 	uint8_t			 reaping;	/* on the reap list */
@@ -126,6 +135,7 @@ static void	stream_flush_cb(struct ev_loop *, ev_prepare *, int);
 static void	stream_free(struct stream *);
 static void	stream_queue_drop(struct stream *, size_t);
 static void	stream_doom(struct stream *, int);
+static void	stream_expiry_cb(struct ev_loop *, ev_periodic *, int);
 
 /* How long a stream may go without a write: half the heartbeat interval. */
 static double
@@ -208,6 +218,17 @@ stream_create(struct stream_handoff *h)
 	stream_stats.opened++;
 	ev_io_start(stream_loop, &s->rio);
 	log_debug("stream %llu: fd %d", (unsigned long long)s->id, h->fd);
+	if (h->grant.has && (s->grant = malloc(sizeof(*s->grant))) != NULL) {
+		*s->grant = h->grant;
+		ev_periodic_init(&s->expiry, stream_expiry_cb,
+		    (ev_tstamp)h->grant.exp, 0., NULL);
+		s->expiry.data = s;
+		ev_periodic_start(stream_loop, &s->expiry);
+	} else if (h->grant.has) {
+		log_warn("malloc");
+		stream_end(s);
+		goto out;
+	}
 	if ((s->sub = upstream_attach(s, &h->req)) == NULL ||
 	    stream_shutting_down)
 		stream_end(s);
@@ -547,6 +568,11 @@ stream_free(struct stream *s)
 		return;
 	}
 	stream_unsubscribe(s);
+	if (s->grant != NULL) {
+		ev_periodic_stop(stream_loop, &s->expiry);
+		free(s->grant);
+		s->grant = NULL;
+	}
 	if (s->flushing) {
 		TAILQ_REMOVE(&stream_flushq, s, flush_entry);
 		s->flushing = 0;
@@ -600,6 +626,58 @@ stream_hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		due = 0.01;
 	w->repeat = due;
 	ev_timer_again(loop, w);
+}
+
+/* Sends the token-expired event with reason, then ends the stream. */
+static void
+stream_end_token(struct stream *s, const char *reason)
+{
+	struct sendq_msg	*m;
+	struct buf		 b;
+
+	buf_init(&b, 0);
+	if (auth_expired_event(&b, reason, s->grant) == 0 &&
+	    (m = sendq_msg_new(&b, 0)) != NULL) {
+		stream_send(s, m);
+		sendq_msg_unref(m);
+	}
+	buf_free(&b);
+	stream_end(s);
+}
+
+static void
+stream_expiry_cb(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	struct stream	*s = w->data;
+
+	(void)loop;
+	(void)revents;
+	ev_periodic_stop(stream_loop, w);
+	if (s->state != STREAM_OPEN)
+		return;
+	log_debug("stream %llu: token expired", (unsigned long long)s->id);
+	auth_stats.expired_open++;
+	stream_end_token(s, "expired");
+}
+
+size_t
+stream_revoke(int kind, const char *value, size_t len)
+{
+	struct stream	*s, *next;
+	size_t		 n = 0;
+
+	for (s = TAILQ_FIRST(&stream_list); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, hb_entry);
+		if (s->state != STREAM_OPEN ||
+		    !auth_grant_matches(s->grant, kind, value, len))
+			continue;
+		log_debug("stream %llu: token revoked",
+		    (unsigned long long)s->id);
+		auth_stats.revoked_open++;
+		n++;
+		stream_end_token(s, "revoked");
+	}
+	return (n);
 }
 
 /* Ends every stream properly; cb runs when the last one is gone. */

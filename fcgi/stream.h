@@ -14,6 +14,7 @@
 
 #include <ev.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "http.h"
 #include "sendq.h"
@@ -23,6 +24,7 @@ struct stream_handoff {
 	int		 fd;
 	uint16_t	 reqid;
 	struct http_req	 req;
+	struct auth_grant grant;	/* the token it was let in with */
 };
 
 struct stream;
@@ -55,5 +57,10 @@ void	stream_reap(void);
 /* Ends every stream; cb runs once none is left. */
 void	stream_shutdown(void (*cb)(void));
 void	stream_free_all(void);
+/*
+ * Ends every stream whose token the revocation names, with the
+ * token-expired event (reason "revoked"); returns how many.
+ */
+size_t	stream_revoke(int kind, const char *value, size_t len);
 
 #endif

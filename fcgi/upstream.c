@@ -53,6 +53,10 @@
  * connection, counted in dropped_out; the reconnect retries from the
  * cursors, so nothing is lost.  A frame that does not decode drops the
  * connection too.
+ *
+ * Revocations: with --token-key the responder asks for them (REVOCATIONS)
+ * on each connect; each REVOCATION is kept (auth.c, bounded there) to
+ * refuse the token from then on, and ends the open streams it names.
  */
 #include "config.h"
 
@@ -66,6 +70,7 @@
 
 #include <ev.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "eventid.h"
 #include "http.h"
@@ -633,7 +638,35 @@ upstream_on_welcome(struct proto_msg *msg)
 	log_info("connected to the broker at %s (epoch %.*s)",
 	    up_addr.sun_path, (int)msg->u.welcome.epoch.len,
 	    msg->u.welcome.epoch.ptr);
+	if (auth_conf.on && proto_encode_revocations(&up_out, 0) == 0)
+		upstream_want_write();
 	upstream_resubscribe();
+}
+
+/* A revoked token: refused from now on, its open streams ended. */
+static void
+upstream_on_revocation(struct proto_msg *msg)
+{
+	int	kind = auth_kind(msg->u.revoke.kind.ptr, msg->u.revoke.kind.len);
+	size_t	n;
+
+	if (!auth_conf.on || kind == 0)
+		return;
+	if (auth_revokes_add(&auth_revokes, kind, msg->u.revoke.value.ptr,
+	    msg->u.revoke.value.len, (int64_t)msg->u.revoke.until,
+	    (int64_t)ev_now(up_loop)) == -1) {
+		auth_stats.revokes_dropped++;
+		log_warnx("revocation of %.*s %.*s not kept (%d held)",
+		    (int)msg->u.revoke.kind.len, msg->u.revoke.kind.ptr,
+		    (int)msg->u.revoke.value.len, msg->u.revoke.value.ptr,
+		    AUTH_MAX_REVOKES);
+	}
+	n = stream_revoke(kind, msg->u.revoke.value.ptr,
+	    msg->u.revoke.value.len);
+	if (n > 0)
+		log_info("revoked %.*s %.*s: %zu stream(s) ended",
+		    (int)msg->u.revoke.kind.len, msg->u.revoke.kind.ptr,
+		    (int)msg->u.revoke.value.len, msg->u.revoke.value.ptr, n);
 }
 
 static void
@@ -655,8 +688,12 @@ upstream_dispatch(struct proto_msg *msg)
 	case PROTO_ERROR:
 		upstream_on_error(msg);
 		break;
+	case PROTO_REVOCATION:
+		upstream_on_revocation(msg);
+		break;
 	case PROTO_UNSUBSCRIBED:
 	case PROTO_PONG:
+	case PROTO_REVOKED:
 		break;
 	default:
 		log_warnx("unexpected %s from the broker",

@@ -60,6 +60,8 @@
 #define REF_UNSUBSCRIBE		3
 #define REF_STATS		4
 #define REF_PING		5
+#define REF_REVOKE		6
+#define REF_LAST		REF_REVOKE	/* the highest kind */
 
 _Static_assert(FASTSSE_E_VERSION == PROTO_E_VERSION, "error codes");
 _Static_assert(FASTSSE_E_ROLE == PROTO_E_ROLE, "error codes");
@@ -298,7 +300,7 @@ client_classify(const struct proto_msg *m, enum client_want want,
 		return (CLIENT_SKIP);
 	case PROTO_ERROR:
 		kind = REF_KIND(m->ref);
-		if (m->ref == 0 || kind == 0 || kind > REF_PING)
+		if (m->ref == 0 || kind == 0 || kind > REF_LAST)
 			return (CLIENT_FATAL);
 		if (kind == REF_SUBSCRIBE)
 			return (want == CLIENT_WANT_STREAM ?
@@ -308,6 +310,7 @@ client_classify(const struct proto_msg *m, enum client_want want,
 	case PROTO_STATS_REPLY:
 	case PROTO_PONG:
 	case PROTO_UNSUBSCRIBED:
+	case PROTO_REVOKED:
 		break;
 	default:
 		return (CLIENT_FATAL);
@@ -986,6 +989,50 @@ fastsse_ping(struct fastsse *c)
 	if (client_wait_ref(c, ref, &m, &at, &flen) != 1)
 		return (-1);
 	if (m.type == PROTO_PONG)
+		rv = 0;
+	else
+		client_refused(c, &m);
+	proto_msg_free(&m);
+	client_cut(c, at, flen);
+	return (rv);
+}
+
+struct client_revoke {
+	uint64_t	 ref;
+	const char	*kind;
+	const char	*value;
+	uint64_t	 until;
+};
+
+static int
+client_enc_revoke(struct fastsse *c, void *arg)
+{
+	struct client_revoke	*r = arg;
+
+	return (proto_encode_revoke(&c->out, r->ref, r->kind, strlen(r->kind),
+	    r->value, strlen(r->value), r->until));
+}
+
+int
+fastsse_revoke(struct fastsse *c, const char *kind, const char *value,
+    unsigned long long until)
+{
+	struct client_revoke	r;
+	struct proto_msg	m;
+	size_t			at, flen;
+	int			rv = -1;
+
+	if (client_usable(c) == -1)
+		return (-1);
+	r.ref = client_ref(c, REF_REVOKE);
+	r.kind = kind;
+	r.value = value;
+	r.until = until;
+	if (client_send(c, client_enc_revoke, &r) == -1)
+		return (-1);
+	if (client_wait_ref(c, r.ref, &m, &at, &flen) != 1)
+		return (-1);
+	if (m.type == PROTO_REVOKED)
 		rv = 0;
 	else
 		client_refused(c, &m);

@@ -184,6 +184,20 @@ int		 fastsse_stats(struct fastsse *c,
 /* A round trip to the broker: checks that it is alive and answering. */
 int		 fastsse_ping(struct fastsse *c);
 
+#define FASTSSE_REVOKE_SUB	"sub"	/* a token's subject */
+#define FASTSSE_REVOKE_JTI	"jti"	/* a token's id */
+
+/*
+ * Revokes the subscribe tokens whose claim kind (FASTSSE_REVOKE_SUB or
+ * FASTSSE_REVOKE_JTI) is value, until the time until (seconds since the
+ * epoch, at most a year ahead): every responder ends the streams opened
+ * with them and refuses them until then.  Needs the publisher role.
+ * 0, or -1 (FASTSSE_E_DATA for a bad kind, value or time;
+ * FASTSSE_E_TOO_MANY when the broker holds as many as it may).
+ */
+int		 fastsse_revoke(struct fastsse *c, const char *kind,
+		    const char *value, unsigned long long until);
+
 #ifdef __cplusplus
 }
 #endif

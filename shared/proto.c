@@ -62,6 +62,10 @@ static const struct proto_layout proto_layouts[] = {
 	{ PROTO_EVENT, "EVENT", "ssss", { "channel", "id", "type", "data" } },
 	{ PROTO_STATS, "STATS", "r", { "ref" } },
 	{ PROTO_STATS_REPLY, "STATS_REPLY", "rm", { "ref", "stats" } },
+	{ PROTO_REVOKE, "REVOKE", "rssu", { "ref", "kind", "value", "until" } },
+	{ PROTO_REVOKED, "REVOKED", "r", { "ref" } },
+	{ PROTO_REVOCATIONS, "REVOCATIONS", "r", { "ref" } },
+	{ PROTO_REVOCATION, "REVOCATION", "ssu", { "kind", "value", "until" } },
 };
 
 /* An encoder's state: where the frame started, whether a write failed. */
@@ -367,6 +371,21 @@ proto_fill(struct proto_msg *msg, const msgpack_object *a)
 		msg->ref = e[0].via.u64;
 		msg->u.stats.n = e[1].via.map.size;
 		msg->u.stats.kv = e[1].via.map.ptr;
+		break;
+	case PROTO_REVOKE:
+		msg->ref = e[0].via.u64;
+		msg->u.revoke.kind = proto_str_of(&e[1]);
+		msg->u.revoke.value = proto_str_of(&e[2]);
+		msg->u.revoke.until = e[3].via.u64;
+		break;
+	case PROTO_REVOKED:
+	case PROTO_REVOCATIONS:
+		msg->ref = e[0].via.u64;
+		break;
+	case PROTO_REVOCATION:
+		msg->u.revoke.kind = proto_str_of(&e[0]);
+		msg->u.revoke.value = proto_str_of(&e[1]);
+		msg->u.revoke.until = e[2].via.u64;
 		break;
 	}
 }
@@ -801,5 +820,46 @@ proto_encode_stats_reply(struct buf *b, uint64_t ref,
 		proto_pack_str(&f, names[i], names[i] ? strlen(names[i]) : 0);
 		proto_pack_uint(&f, values[i]);
 	}
+	return (proto_end(&f));
+}
+
+int
+proto_encode_revoke(struct buf *b, uint64_t ref, const char *kind,
+    size_t kindlen, const char *value, size_t valuelen, uint64_t until)
+{
+	struct proto_frame	f;
+
+	proto_begin(&f, b, 5);
+	proto_pack_uint(&f, PROTO_REVOKE);
+	proto_pack_uint(&f, ref);
+	proto_pack_str(&f, kind, kindlen);
+	proto_pack_str(&f, value, valuelen);
+	proto_pack_uint(&f, until);
+	return (proto_end(&f));
+}
+
+int
+proto_encode_revoked(struct buf *b, uint64_t ref)
+{
+	return (proto_encode_ref(b, PROTO_REVOKED, ref));
+}
+
+int
+proto_encode_revocations(struct buf *b, uint64_t ref)
+{
+	return (proto_encode_ref(b, PROTO_REVOCATIONS, ref));
+}
+
+int
+proto_encode_revocation(struct buf *b, const char *kind, size_t kindlen,
+    const char *value, size_t valuelen, uint64_t until)
+{
+	struct proto_frame	f;
+
+	proto_begin(&f, b, 4);
+	proto_pack_uint(&f, PROTO_REVOCATION);
+	proto_pack_str(&f, kind, kindlen);
+	proto_pack_str(&f, value, valuelen);
+	proto_pack_uint(&f, until);
 	return (proto_end(&f));
 }

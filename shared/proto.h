@@ -87,6 +87,11 @@ struct proto_msg {
 			const msgpack_object_kv *kv;	/* keys STR, values
 							   POSITIVE_INTEGER */
 		} stats;
+		struct {	/* REVOKE and REVOCATION */
+			struct proto_str kind;
+			struct proto_str value;
+			uint64_t	 until;
+		} revoke;
 	} u;
 	msgpack_unpacked	unpacked;
 };
@@ -151,5 +156,13 @@ int	proto_encode_event(struct buf *b,
 int	proto_encode_stats(struct buf *b, uint64_t ref);
 int	proto_encode_stats_reply(struct buf *b, uint64_t ref,
 	    const char *const *names, const uint64_t *values, size_t n);
+int	proto_encode_revoke(struct buf *b, uint64_t ref,
+	    const char *kind, size_t kindlen,
+	    const char *value, size_t valuelen, uint64_t until);
+int	proto_encode_revoked(struct buf *b, uint64_t ref);
+int	proto_encode_revocations(struct buf *b, uint64_t ref);
+int	proto_encode_revocation(struct buf *b,
+	    const char *kind, size_t kindlen,
+	    const char *value, size_t valuelen, uint64_t until);
 
 #endif

@@ -52,6 +52,12 @@ enum proto_type {
 	/* Statistics, 40-49. */
 	PROTO_STATS = 40,	/* c->b [40, ref] */
 	PROTO_STATS_REPLY = 41,	/* b->c [41, ref, {name: uint, ...}] */
+
+	/* Revocation of subscribe tokens, 50-59. */
+	PROTO_REVOKE = 50,	/* c->b [50, ref, kind, value, until] */
+	PROTO_REVOKED = 51,	/* b->c [51, ref] */
+	PROTO_REVOCATIONS = 52,	/* c->b [52, ref]: send me revocations */
+	PROTO_REVOCATION = 53,	/* b->c [53, kind, value, until] */
 };
 
 /* Error codes carried by PROTO_ERROR. */
@@ -80,5 +86,12 @@ enum proto_error {
 #define PROTO_RESET_EPOCH	"epoch"		/* id from another broker run */
 #define PROTO_RESET_MALFORMED	"malformed"	/* id could not be parsed */
 #define PROTO_RESET_LOST	"lost"		/* id among those a crash lost */
+
+/* What a REVOKE names: a token's "sub" or its "jti" claim. */
+#define PROTO_REVOKE_SUB	"sub"
+#define PROTO_REVOKE_JTI	"jti"
+#define PROTO_REVOKE_VALUE_MAX	128		/* bytes of the value */
+#define PROTO_REVOKE_MAX	10000		/* held by the broker at once */
+#define PROTO_REVOKE_MAX_TTL	(366 * 86400)	/* until at most this ahead */
 
 #endif

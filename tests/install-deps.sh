@@ -19,6 +19,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libev-dev libmsgpack-dev libfcgi-dev zlib1g-dev \
+	libssl-dev libjansson-dev \
 	lighttpd lighttpd-mod-openssl nginx-light libnginx-mod-nchan \
 	apache2 libapache2-mod-fcgid openssl \
 	curl ca-certificates procps psmisc valgrind \

@@ -8,6 +8,16 @@
 # BUILDDIR is where fastsse was built (default: $BUILDDIR, else build/ in
 # the source tree, else the source tree itself).  PORT=8081 picks another
 # port; CHANNEL=news another channel.
+#
+# Private channels: the responder runs with a token key made here;
+# $CHANNEL and the channels starting with "demo" are public, every other
+# one needs a token.  The script mints one for "private.*" (fastsse token,
+# valid 60 s) into the page's directory as token.txt every 30 s, standing
+# in for the application endpoint that would hand a logged-in user a
+# token; the page (?channel=private.demo&tokenurl=/token.txt) fetches it,
+# passes it as a cookie, and renews it when the stream says
+# token-expired.  A static file keeps the demo to one web server and no
+# application; a real site mints per user, behind its login.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -47,6 +57,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/fastsse-demo.XXXXXX")
 chmod 755 "$tmp"
 mkdir "$tmp/www" "$tmp/conf" "$tmp/state"
 cp "$here/index.html" "$tmp/www/index.html"
+# A random secret for this run (kid "demo").
+printf 'demo:%s\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" \
+    >"$tmp/token.key"
 pids=""
 
 cleanup() {
@@ -96,6 +109,8 @@ wait_for test -S "$broker_sock" || {
 	while :; do
 		"$builddir/fcgi/fastsse-fcgi" -d --listen "unix:$fcgi_sock" \
 		    --socket-mode 0666 --broker "$broker_sock" --retry 2000 \
+		    --token-key "$tmp/token.key" --token-cookie fastsse_token \
+		    --public-channel "$channel" --public-channel 'demo*' \
 		    2>>"$tmp/responder.log" &
 		echo $! >"$tmp/responder.pid"
 		wait $! || true
@@ -127,6 +142,20 @@ wait_for ready || {
 	exit 1
 }
 
+# The token minter (see the top).
+(
+	trap 'exit 0' TERM
+	while :; do
+		"$builddir/broker/fastsse" token --key "$tmp/token.key" \
+		    --ttl 60 'private.*' >"$tmp/www/token.txt.new" &&
+		    chmod 644 "$tmp/www/token.txt.new" &&
+		    mv "$tmp/www/token.txt.new" "$tmp/www/token.txt"
+		sleep 30 &
+		wait $! || true
+	done
+) &
+pids="$pids $!"
+
 publish="$builddir/broker/fastsse publish --socket $broker_sock"
 cat <<EOT
 
@@ -136,6 +165,9 @@ Publish an event (in another terminal):
   $publish $channel 'hello, world'
   $publish --event greeting $channel 'typed events need ?types=greeting'
   date | $publish $channel
+A private channel (a token, renewed every minute, as a cookie):
+  open http://127.0.0.1:$port/?channel=private.demo&tokenurl=/token.txt
+  $publish private.demo 'for token holders'
 Stop the responder to watch the page reconnect and catch up (events
 published meanwhile are replayed; lighttpd answers "retry" in between):
   kill $(cat $tmp/responder.pid)     (it comes back 3 s later)

@@ -32,9 +32,15 @@ MSGPACK=$(pkg-config --cflags --libs msgpack)
 	"$top/fcgi/request.c" "$top/fcgi/record.c" "$top/fcgi/http.c" \
 	"$top/shared/buf.c" "$top/shared/validate.c" $MSGPACK
 
+# shellcheck disable=SC2086
+"$CLANG" $FLAGS -o "$WORK/fuzz_token" "$top/tests/fuzz/fuzz_token.c" \
+	"$top/fcgi/token.c" "$top/fcgi/auth.c" "$top/fcgi/http.c" \
+	"$top/shared/buf.c" "$top/shared/validate.c" "$top/shared/jsonstr.c" \
+	$(pkg-config --cflags --libs libcrypto jansson)
+
 # Seeds: the make-check targets' own starting inputs would do, but an
 # empty corpus also works; libFuzzer grows it under $WORK.
-for t in fuzz_proto fuzz_request; do
+for t in fuzz_proto fuzz_request fuzz_token; do
 	mkdir -p "$WORK/corpus-$t"
 	echo "== $t: $secs s"
 	(cd "$WORK" && "./$t" -max_total_time="$secs" -max_len=4096 \

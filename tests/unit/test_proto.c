@@ -139,6 +139,16 @@ make_samples(void)
 	ok(proto_encode_stats_reply(&b, 11, stat_names, stat_values, 2) == 0,
 	    "encode STATS_REPLY");
 	add_sample("STATS_REPLY", &b);
+	ok(proto_encode_revoke(&b, 12, "sub", 3, "alice", 5, 1900000000) == 0,
+	    "encode REVOKE");
+	add_sample("REVOKE", &b);
+	ok(proto_encode_revoked(&b, 12) == 0, "encode REVOKED");
+	add_sample("REVOKED", &b);
+	ok(proto_encode_revocations(&b, 13) == 0, "encode REVOCATIONS");
+	add_sample("REVOCATIONS", &b);
+	ok(proto_encode_revocation(&b, "jti", 3, "t-1", 3, 1900000001) == 0,
+	    "encode REVOCATION");
+	add_sample("REVOCATION", &b);
 	buf_free(&b);
 }
 
@@ -233,6 +243,20 @@ check_sample(const char *name, const struct proto_msg *m)
 		    m->u.stats.kv[0].val.via.u64 == 3 &&
 		    obj_str_is(&m->u.stats.kv[1].key, "uptime_seconds") &&
 		    m->u.stats.kv[1].val.via.u64 == UINT64_MAX);
+	if (strcmp(name, "REVOKE") == 0)
+		return (m->type == PROTO_REVOKE && m->ref == 12 &&
+		    str_is(m->u.revoke.kind, "sub") &&
+		    str_is(m->u.revoke.value, "alice") &&
+		    m->u.revoke.until == 1900000000);
+	if (strcmp(name, "REVOKED") == 0)
+		return (m->type == PROTO_REVOKED && m->ref == 12);
+	if (strcmp(name, "REVOCATIONS") == 0)
+		return (m->type == PROTO_REVOCATIONS && m->ref == 13);
+	if (strcmp(name, "REVOCATION") == 0)
+		return (m->type == PROTO_REVOCATION && m->ref == 0 &&
+		    str_is(m->u.revoke.kind, "jti") &&
+		    str_is(m->u.revoke.value, "t-1") &&
+		    m->u.revoke.until == 1900000001);
 	return (0);
 }
 
@@ -497,6 +521,10 @@ test_field_types(void)
 		{ PROTO_EVENT, "ssss", "ssss" },
 		{ PROTO_STATS, "r", "1" },
 		{ PROTO_STATS_REPLY, "rm", "1m" },
+		{ PROTO_REVOKE, "rssu", "1ss1" },
+		{ PROTO_REVOKED, "r", "1" },
+		{ PROTO_REVOCATIONS, "r", "1" },
+		{ PROTO_REVOCATION, "ssu", "ss1" },
 	};
 	static const char	 letters[] = "10-ntfsebcENTmkvx";
 	msgpack_sbuffer		 sb;

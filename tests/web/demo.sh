@@ -85,6 +85,21 @@ ok $got "an event published with the printed command arrives"
 kill $curlpid 2>/dev/null
 wait $curlpid 2>/dev/null
 
+# A private channel: refused without a token, open with the token the demo
+# mints into its page directory, passed as the cookie.
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    "http://127.0.0.1:$port/events?channel=private.demo")
+[ "$code" = 403 ]
+ok $? "a private channel without a token: 403 ($code)"
+wait_for curl -sf -o "$work/token" --max-time 1 \
+    "http://127.0.0.1:$port/token.txt"
+ok $? "the demo serves a token at /token.txt"
+curl -sN --max-time 2 -b "fastsse_token=$(cat "$work/token")" \
+    "http://127.0.0.1:$port/events?channel=private.demo" \
+    >"$work/private" 2>/dev/null
+grep -q '^retry:' "$work/private" && ! grep -q token "$work/private"
+ok $? "with that token as the cookie the private stream opens"
+
 demotmp=$(sed -n 's/^Logs: \(.*\)\/\*\.log.*/\1/p' "$work/out")
 kill -TERM "$demo"
 wait_for sh -c "! kill -0 $demo 2>/dev/null"
