@@ -63,6 +63,8 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 	STAT("history_max_events", h->lim.max_events);
 	STAT("history_max_age", h->lim.max_age);
 	STAT("uptime_seconds", now > s->start ? now - s->start : 0);
+	STAT("idem_repeats", s->idem_repeats);
+	STAT("idem_evictions", s->idem_evictions);
 #undef STAT
 	return (proto_encode_stats_reply(b, ref, names, values, n));
 }
