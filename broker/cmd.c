@@ -2,7 +2,7 @@
 /*
  * fastsse: the command-line client of the broker, built on libfastsse.
  *
- *	fastsse publish [-s socket] [-e type] channel [data]
+ *	fastsse publish [-s socket] [-e type] [-k key] channel [data]
  *	fastsse publish --lines [-s socket] [-e type] channel
  *	fastsse tail [-s socket] [-i last-id] [-n count] [-v] channel ...
  *	fastsse stats [-s socket]
@@ -46,7 +46,9 @@ static void
 cmd_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: %s publish [--socket path] [--event type] channel [data]\n"
+	    "usage: %s publish [--socket path] [--event type] "
+	    "[--idempotency-key key]\n"
+	    "               channel [data]\n"
 	    "       %s publish --lines [--socket path] [--event type] channel\n"
 	    "       %s tail [--socket path] [--last-event-id id] "
 	    "[--count n] [--verbose]\n"
@@ -359,19 +361,23 @@ cmd_publish(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "lines", no_argument, NULL, 'l' },
+		{ "idempotency-key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fastsse	*c = NULL;
-	const char	*socket = NULL, *type = NULL, *channel;
+	const char	*socket = NULL, *type = NULL, *channel, *key = NULL;
 	char		*data = NULL, id[FASTSSE_ID_MAX];
 	size_t		 len;
 	int		 ch, lines = 0, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "s:e:lh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:e:lk:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			socket = optarg;
+			break;
+		case 'k':
+			key = optarg;
 			break;
 		case 'e':
 			type = optarg;
@@ -391,6 +397,9 @@ cmd_publish(int argc, char **argv)
 	if (argc < 1 || argc > 2 || (lines && argc != 1))
 		return (cmd_badusage("publish takes a channel and, without "
 		    "--lines, optional data"));
+	if (lines && key != NULL)
+		return (cmd_badusage("--idempotency-key is for one event, "
+		    "not --lines"));
 	channel = argv[0];
 
 	if (!lines) {
@@ -416,8 +425,9 @@ cmd_publish(int argc, char **argv)
 		rv = cmd_publish_lines(c, channel, type);
 		goto out;
 	}
-	if (fastsse_publish(c, channel, type, data, len, id,
-	    sizeof(id)) == -1) {
+	if ((key != NULL ? fastsse_publish_once(c, channel, type, data, len,
+	    key, id, sizeof(id)) : fastsse_publish(c, channel, type, data, len,
+	    id, sizeof(id))) == -1) {
 		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
 		goto out;
 	}
