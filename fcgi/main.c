@@ -65,6 +65,8 @@
 #include "http.h"
 #include "log.h"
 #include "optnum.h"
+#include "pubconn.h"
+#include "pubreq.h"
 #include "responder.h"
 #include "sockpath.h"
 #include "stream.h"
@@ -95,6 +97,7 @@ enum {
 	OPT_ACCEPT_THREADS,
 	OPT_REQUEST_TIMEOUT,
 	OPT_BACKLOG,
+	OPT_PUBLISH_KEY,
 };
 
 static const struct option main_opts[] = {
@@ -113,6 +116,7 @@ static const struct option main_opts[] = {
 	{ "accept-threads",	required_argument, NULL, OPT_ACCEPT_THREADS },
 	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "backlog",		required_argument, NULL, OPT_BACKLOG },
+	{ "publish-key",	required_argument, NULL, OPT_PUBLISH_KEY },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 }
 };
@@ -128,6 +132,7 @@ main_usage(FILE *f)
 "                    [--retry-jitter MS] [--heartbeat SECONDS]\n"
 "                    [--cors-origin ORIGINS|*] [--cors-max-age SECONDS]\n"
 "                    [--request-timeout SECONDS] [--backlog N]\n"
+"                    [--publish-key FILE]\n"
 "\n"
 "  -d                   stay in the foreground, log to stderr\n"
 "  -v                   verbose (debug) logging\n"
@@ -146,7 +151,8 @@ main_usage(FILE *f)
 "  --cors-origin LIST   allowed origins, comma-separated, or * (repeatable)\n"
 "  --cors-max-age SECS  preflight cache time (default %d)\n"
 "  --request-timeout S  seconds to read a request whole (default %d)\n"
-"  --backlog N          listen backlog (default %d)\n",
+"  --backlog N          listen backlog (default %d)\n"
+"  --publish-key FILE   keys (one a line) that may POST events\n",
 	    RESPONDER_SOCKET_MODE, RESPONDER_CHANNEL_PARAM,
 	    RESPONDER_MAX_CHANNELS, HTTP_MAX_CHANNELS, RESPONDER_FD_RESERVE,
 	    RESPONDER_MAX_QUEUE, RESPONDER_RETRY_MS, RESPONDER_HEARTBEAT,
@@ -395,6 +401,7 @@ main_log_stats(void)
 	    (unsigned long long)upstream_stats.events,
 	    (unsigned long long)upstream_stats.subscribes,
 	    (unsigned long long)upstream_stats.resets);
+	pubconn_log_stats();
 }
 
 static void
@@ -514,6 +521,9 @@ main(int argc, char *argv[])
 		case OPT_BACKLOG:
 			backlog = main_number("backlog", optarg, 1, INT_MAX);
 			break;
+		case OPT_PUBLISH_KEY:
+			conf.publish_key = optarg;
+			break;
 		default:
 			main_usage(stderr);
 			return (1);
@@ -562,6 +572,8 @@ main(int argc, char *argv[])
 
 	stream_init(main_loop);
 	upstream_init(main_loop, conf.broker);
+	if (conf.publish_key != NULL)
+		pubreq_init(main_loop, conf.publish_key, conf.broker);
 	accept_start(main_loop, fd, main_stop);
 	log_info("ready: %s, broker %s, up to %zu streams",
 	    listen_addr != NULL ? listen_addr : "fd 0", conf.broker,
@@ -573,6 +585,7 @@ main(int argc, char *argv[])
 		accept_stop();
 		upstream_shutdown();
 	}
+	pubreq_shutdown();
 	main_log_stats();
 	stream_free_all();
 	upstream_free();
