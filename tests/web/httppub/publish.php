@@ -1,24 +1,27 @@
 <?php
 // SPDX-License-Identifier: ISC
-// Publishes one event over HTTP with PHP's own streams: no extension.
-// Usage: php publish.php URL KEY CHANNEL DATA [IDEMPOTENCY-KEY]
-[$url, $key, $channel, $data] = array_slice($argv, 1, 4);
-$headers = "Authorization: Bearer $key\r\n"
-    . "Content-Type: text/plain; charset=utf-8\r\n";
-if (isset($argv[5]))
-	$headers .= "Idempotency-Key: {$argv[5]}\r\n";
+$url = getenv('FASTSSE_URL') ?: 'http://localhost/events';
 $ctx = stream_context_create(['http' => [
-	'method' => 'POST',
-	'header' => $headers,
-	'content' => $data,
-	'timeout' => 10,
-	'ignore_errors' => true,	// read the body of a 4xx/5xx too
+    'method' => 'POST',
+    'header' => 'Authorization: Bearer ' . getenv('FASTSSE_PUBLISH_KEY') . "\r\n"
+        . "Content-Type: application/json\r\n"
+        // The same key on every attempt: a retry never publishes twice.
+        . 'Idempotency-Key: ' . bin2hex(random_bytes(16)) . "\r\n",
+    'content' => json_encode(['price' => 42]),
+    'timeout' => 10,
+    'ignore_errors' => true,            // read the reason of a 4xx/5xx too
 ]]);
-$id = file_get_contents($url . '?channel=' . rawurlencode($channel), false,
-    $ctx);
-preg_match('{HTTP/\S+ (\d+)}', $http_response_header[0], $m);
-if ($m[1] != 201) {
-	fwrite(STDERR, "publish failed: {$http_response_header[0]}: $id");
-	exit(1);
+for ($attempt = 0; $attempt < 3; $attempt++) {
+    $body = @file_get_contents("$url?channel=news&type=update", false, $ctx);
+    $status = $body === false ? 0       // timeout, connection lost: retry
+        : (int)explode(' ', $http_response_header[0])[1];
+    if ($status === 201)
+        exit("published as $body\n");
+    if ($status !== 0 && $status !== 503) { // 400, 401, 413: retrying won't help
+        fwrite(STDERR, "refused: $status $body");
+        exit(1);
+    }
+    sleep(1 + $attempt);
 }
-echo $id, "\n";
+fwrite(STDERR, "broker unavailable, gave up\n");
+exit(1);

@@ -19,9 +19,10 @@ const KEY = 'test-publish-key-0123456789abcdef';
 const OLDKEY = 'an-older-key-still-valid-42';
 const exdir = path.join(h.srcdir, 'tests', 'web', 'httppub');
 
-function run(prog, args) {
+function run(prog, args, env = {}) {
 	return new Promise((resolve) => {
-		execFile(prog, args, { encoding: 'utf8', timeout: 15000 },
+		execFile(prog, args, { encoding: 'utf8', timeout: 30000,
+		    env: Object.assign({}, process.env, env) },
 		    (err, out, errout) => resolve({ code: err ? (err.code || 1) :
 		    0, out: out.trim(), err: errout }));
 	});
@@ -92,26 +93,32 @@ async function scenarios(env, keydir) {
 	    'curl: the event reaches the stream with the id answered',
 	    { curlId, got });
 
-	// PHP, no extension.
-	if (h.findProgram('php') !== null) {
-		r = await run('php', [path.join(exdir, 'publish.php'), url, KEY,
-		    'pub', 'from php']);
-		tap.ok(r.code === 0 && /\S/.test(r.out), 'php: 201 and an id',
-		    r);
-		got = await waitData(s, 'from php');
-		tap.ok(got.length === 1 && got[0].id === r.out,
-		    'php: the event reaches the stream', got);
-	} else
+	// The README's PHP (no extension) and Python (standard library)
+	// examples: each prints "published as ID"; the event reaches the
+	// stream with that id.  The Python one uses the file's second key.
+	const news = await openStream(env, 'news');
+	const examples = [['python3', 'publish.py', OLDKEY]];
+	if (h.findProgram('php') !== null)
+		examples.unshift(['php', 'publish.php', KEY]);
+	else
 		tap.ok(true, '# SKIP php is not installed');
-
-	// Python's urllib, with the older of two keys.
-	r = await run('python3', [path.join(exdir, 'publish.py'), url,
-	    OLDKEY, 'pub', 'from python']);
-	tap.ok(r.code === 0 && /\S/.test(r.out),
-	    'python: 201 and an id (second key of the file)', r);
-	got = await waitData(s, 'from python');
-	tap.ok(got.length === 1 && got[0].id === r.out,
-	    'python: the event reaches the stream', got);
+	for (const [prog, file, key] of examples) {
+		r = await run(prog, [path.join(exdir, file)],
+		    { FASTSSE_URL: url, FASTSSE_PUBLISH_KEY: key });
+		const pm = /^published as (\S+)$/.exec(r.out);
+		tap.ok(r.code === 0 && pm !== null, file + ': 201 and an id', r);
+		await h.waitFor(() => pm !== null && events(news).some((e) =>
+		    e.id === pm[1]), 5000);
+		got = events(news).filter((e) => pm !== null && e.id === pm[1]);
+		tap.ok(got.length === 1 && got[0].type === 'update' &&
+		    /^\{"price": ?42\}$/.test(got[0].data), file + ': the event '
+		    + 'reaches the stream with its type and id', got);
+		r = await run(prog, [path.join(exdir, file)],
+		    { FASTSSE_URL: url, FASTSSE_PUBLISH_KEY: 'wrong' + KEY });
+		tap.ok(r.code !== 0 && /refused: 401/.test(r.err),
+		    file + ': a wrong key is refused with 401', r);
+	}
+	news.close();
 
 	// JSON body and answer.
 	r = await post(env, '?channel=pub&type=price', '{"p":1}', Object.assign(
@@ -187,16 +194,17 @@ async function scenarios(env, keydir) {
 		    { 'Idempotency-Key': 'k-' + process.pid }));
 		ids.push(r.status + ' ' + r.body);
 	}
-	const py = await run('python3', [path.join(exdir, 'publish.py'), url,
-	    KEY, 'pub', raw, 'k-' + process.pid]);
+	const cu = await env.curl(['-X', 'POST', '-H', 'Authorization: Bearer '
+	    + KEY, '-H', 'Idempotency-Key: k-' + process.pid, '--data-binary',
+	    raw, url + '?channel=pub']);
 	await env.publish('pub', 'marker');
 	await waitData(s, 'marker');
 	got = events(s).filter((e) => e.data === raw);
 	tap.ok(got.length === 1, 'dropped first attempt + 4 retries with one '
 	    + 'Idempotency-Key: one event', got);
 	tap.ok(got.length === 1 && ids.every((x) => x === '201 ' + got[0].id)
-	    && py.out === got[0].id, 'every retry answers the first id',
-	    { ids, py, got });
+	    && cu.out === got[0].id, 'every retry answers the first id',
+	    { ids, cu, got });
 	r = await post(env, '?channel=other', raw, Object.assign(auth(),
 	    { 'Idempotency-Key': 'k-' + process.pid }));
 	tap.ok(r.status === 201 && got.length === 1 && r.body !== got[0].id,
