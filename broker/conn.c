@@ -466,7 +466,7 @@ conn_channels_full(struct conn *c, uint64_t ref, size_t n)
 /*
  * PUBLISH_ONCE of a key seen in the last 300 s (idem.c): answers
  * PUBLISHED with the first id and returns 1, publishing nothing.  A key
- * too long is ERROR MALFORMED (the connection stays) and also returns 1.
+ * empty or too long is malformed (ERROR, then close) and also returns 1.
  */
 static int
 conn_publish_once(struct conn *c, const struct proto_msg *msg)
@@ -482,6 +482,8 @@ conn_publish_once(struct conn *c, const struct proto_msg *msg)
 		conn_error(c, msg->ref, PROTO_E_MALFORMED, "idempotency key "
 		    "of %u bytes, must be 1 to %d", (unsigned)k->len,
 		    PROTO_IDEM_KEY_MAX);
+		s->stats.protocol_errors++;
+		conn_doom(c, 1, "bad idempotency key");
 		return (1);
 	}
 	if ((id = idem_find(&s->idem, chn->ptr, chn->len, k->ptr, k->len,
