@@ -16,10 +16,14 @@
  *   that does not fit is not sent (unavailable).
  * - Input: at most one whole frame plus a read; a bad frame drops the
  *   connection.
- * - Broker down or lost: publishes are refused at once (unavailable) and
- *   those pending fail, since nobody can say whether they were made (a
- *   retry with the same Idempotency-Key is safe); the connection is
- *   retried with backoff (100 ms doubling to 5 s).
+ * - Connecting: publishes are queued behind HELLO (frames may be
+ *   pipelined), so a process just spawned (mod_fcgid, lighttpd's
+ *   bin-path) takes the POST that made it start.
+ * - Broker down or lost: while the connection waits for its next attempt
+ *   publishes are refused at once (unavailable); those pending when it
+ *   is lost fail, since nobody can say whether they were made (a retry
+ *   with the same Idempotency-Key is safe).  The connection is retried
+ *   with backoff (100 ms doubling to 5 s).
  */
 #include "config.h"
 
@@ -165,7 +169,7 @@ pubconn_publish(const char *channel, size_t chlen, const char *type,
 	struct pubconn_req	*r;
 	int			 rv;
 
-	if (pc_state != PC_READY) {
+	if (pc_state == PC_DOWN) {
 		pubconn_stats.unavailable++;
 		*result = PUBCONN_DOWN;
 		return (0);
@@ -201,9 +205,11 @@ pubconn_publish(const char *channel, size_t chlen, const char *type,
 	TAILQ_INSERT_TAIL(&pc_reqs, r, entry);
 	if (++pc_n == 1)
 		pubconn_arm();
-	ev_io_stop(pc_loop, &pc_io);
-	ev_io_set(&pc_io, pc_io.fd, EV_READ | EV_WRITE);
-	ev_io_start(pc_loop, &pc_io);
+	if (pc_state != PC_CONNECTING) {	/* else written once connected */
+		ev_io_stop(pc_loop, &pc_io);
+		ev_io_set(&pc_io, pc_io.fd, EV_READ | EV_WRITE);
+		ev_io_start(pc_loop, &pc_io);
+	}
 	return (r->ref);
 }
 

@@ -205,6 +205,19 @@ async function scenarios(env, keydir) {
 	tap.ok(got.length === 1 && ids.every((x) => x === '201 ' + got[0].id)
 	    && cu.out === got[0].id, 'every retry answers the first id',
 	    { ids, cu, got });
+	// Ten at once with one new key: one event, one id in every answer
+	// (with mod_fcgid they spread over several responder processes).
+	const burst = 'burst ' + process.pid;
+	const answers = await Promise.all(Array.from({ length: 10 }, () =>
+	    post(env, '?channel=pub', burst, Object.assign(auth(),
+	    { 'Idempotency-Key': 'b-' + process.pid })).catch((e) => ({
+	    status: 0, body: String(e) }))));
+	await env.publish('pub', 'marker2');
+	await waitData(s, 'marker2');
+	const bursts = events(s).filter((e) => e.data === burst);
+	tap.ok(bursts.length === 1 && answers.every((a) => a.status === 201 &&
+	    a.body === bursts[0].id), '10 concurrent POSTs, one key: one '
+	    + 'event, its id in every answer', { answers, bursts });
 	r = await post(env, '?channel=other', raw, Object.assign(auth(),
 	    { 'Idempotency-Key': 'k-' + process.pid }));
 	tap.ok(r.status === 201 && got.length === 1 && r.body !== got[0].id,
@@ -222,9 +235,13 @@ async function scenarios(env, keydir) {
 	    'publishing works again once the broker is back');
 
 	// Without --publish-key a POST stays 405.
-	await env.responder.stop();
 	env.respArgs = [];
-	await env.startResponder();
+	if (env.spawnsResponder())
+		await env.restartWeb();
+	else {
+		await env.responder.stop();
+		await env.startResponder();
+	}
 	r = await post(env, '?channel=pub', 'x', auth());
 	tap.ok(r.status === 405, 'without --publish-key: 405', r);
 	fs.rmSync(keydir, { recursive: true, force: true });
@@ -235,8 +252,9 @@ function main(kind) {
 	const keydir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastsse-key-'));
 	fs.chmodSync(keydir, 0o755);
 	const keyfile = path.join(keydir, 'publish.keys');
+	// A spawned responder runs as the web server's user: it reads it too.
 	fs.writeFileSync(keyfile, '# publishers\n' + KEY + '\n\n' + OLDKEY +
-	    '\n', { mode: 0o600 });
+	    '\n', { mode: 0o644 });
 	h.main(kind, { respArgs: ['--publish-key', keyfile] },
 	    (env) => scenarios(env, keydir));
 }
