@@ -28,7 +28,7 @@
  *   over sits at a record boundary.  With --publish-key a POST is a
  *   publish (pubreq.c): its body is kept up to PUBLISH_MAX_BODY bytes,
  *   past it 413 at once and the rest is not read; the request waits for
- *   the broker's answer within its deadline.  Other methods (and POST
+ *   the broker's answer within its deadline, still read for an abort.  Other methods (and POST
  *   without --publish-key) get 405 and OPTIONS its preflight as soon as
  *   the params are read, without reading the body.
  * - After a short answer the connection is shut down for writing and
@@ -289,7 +289,11 @@ accept_publish(struct accept_conn *c)
 	struct buf	b;
 
 	c->req.stdin_to = NULL;
-	ev_io_stop(acc_loop, &c->rio);	/* nothing more to read */
+	/*
+	 * Reading goes on while the broker is asked: an ABORT_REQUEST or
+	 * the server closing cancels the wait (the publish itself may be
+	 * made; a retry with its Idempotency-Key is safe).
+	 */
 	buf_init(&b, 0);
 	if (pubreq_send(c->pub, &b, accept_published_cb, c) == -1)
 		accept_answer(c, buf_used(&b) > 0 ? &b : NULL);

@@ -536,6 +536,8 @@ main(int argc, char *argv[])
 	log_init("fastsse-fcgi", foreground, verbose);
 	if (conf.broker == NULL)
 		conf.broker = sockpath_default(NULL);
+	if (conf.publish_key != NULL)
+		pubreq_init(conf.publish_key);
 
 	nofile = main_raise_nofile();
 	conf.max_streams = nofile > RESPONDER_FD_RESERVE * 2 ?
@@ -573,7 +575,7 @@ main(int argc, char *argv[])
 	stream_init(main_loop);
 	upstream_init(main_loop, conf.broker);
 	if (conf.publish_key != NULL)
-		pubreq_init(main_loop, conf.publish_key, conf.broker);
+		pubreq_start(main_loop, conf.broker);
 	accept_start(main_loop, fd, main_stop);
 	log_info("ready: %s, broker %s, up to %zu streams",
 	    listen_addr != NULL ? listen_addr : "fd 0", conf.broker,

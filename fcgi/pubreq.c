@@ -48,7 +48,7 @@ static int			pr_on;
 
 /* Reads the key file whole (it is small) and parses it; fatal if bad. */
 void
-pubreq_init(struct ev_loop *loop, const char *keyfile, const char *broker)
+pubreq_init(const char *keyfile)
 {
 	struct buf	 b;
 	char		 err[128];
@@ -77,6 +77,12 @@ pubreq_init(struct ev_loop *loop, const char *keyfile, const char *broker)
 	if (buf_used(&b) > 0)
 		explicit_bzero(b.data, b.cap);
 	buf_free(&b);
+}
+
+/* Publishing is on from here: the broker connection is started. */
+void
+pubreq_start(struct ev_loop *loop, const char *broker)
+{
 	pr_on = 1;
 	pubconn_init(loop, broker);
 }
@@ -84,8 +90,6 @@ pubreq_init(struct ev_loop *loop, const char *keyfile, const char *broker)
 void
 pubreq_shutdown(void)
 {
-	if (!pr_on)
-		return;
 	pubconn_shutdown();
 	publish_keys_free(&pr_keys);
 	pr_on = 0;

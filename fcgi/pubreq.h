@@ -16,8 +16,10 @@
 struct request;
 struct pubreq;
 
-/* Loads the keys (fatal on a bad file) and connects to the broker. */
-void	pubreq_init(struct ev_loop *, const char *keyfile, const char *broker);
+/* Loads the keys: fatal on a file that cannot be read or a bad line. */
+void	pubreq_init(const char *keyfile);
+/* Turns publishing on: connects to the broker. */
+void	pubreq_start(struct ev_loop *, const char *broker);
 void	pubreq_shutdown(void);
 /* Whether the request is a POST to publish (and publishing is on). */
 int	pubreq_wanted(const struct request *);
