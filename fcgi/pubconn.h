@@ -13,7 +13,7 @@
 
 #include <ev.h>
 
-#define PUBCONN_MAX_PENDING	1024	/* publishes awaiting an answer */
+#define PUBCONN_MAX_PENDING	256	/* publishes awaiting an answer */
 #define PUBCONN_TIMEOUT		5.0	/* seconds for the broker's answer */
 
 /* How a publish ended, for the callback. */

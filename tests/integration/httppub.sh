@@ -114,11 +114,19 @@ check "an abort while the broker is asked ends the request ($out)" \
 check "at once, not at the deadline (took $took s)" \
     matches "$took" '[0-3]\.[0-9]$'
 check "the mute broker had the publish" test -e "$T/mark"
+# 300 at once to the mute broker: 256 wait for it, the rest are
+# refused at once.
+$PEER flood "$T/m.sock" "$KEY" 300 > "$T/flood.out"
+check "300 at once: 256 wait for the broker, then 503" \
+    grep -qx '256 503 broker unavailable: no answer from the broker in time' \
+    "$T/flood.out" || diag_file "$T/flood.out"
+check "44 refused at the bound of 256 pending" \
+    grep -qx '44 503 too many publishes waiting for the broker' "$T/flood.out"
 out=$($PEER post "$F" channel=news "$KEY" y)
 check "the other responder is unaffected ($out)" matches "$out" '201 '
 kill -USR1 "$m_pid"
 check "publishing counters are logged" \
-    wait_until grep -q 'publishing:.* 1 timed out' "$T/m.log" ||
+    wait_until grep -q 'publishing:.* 257 timed out.* 44 over' "$T/m.log" ||
     diag_file "$T/m.log"
 
 kill -TERM "$f_pid" "$m_pid"

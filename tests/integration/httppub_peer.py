@@ -10,6 +10,7 @@ specification), and a broker that welcomes but never answers.
   httppub_peer.py abort SOCK KEY MARK
                                      POST, then once MARK exists (the mute
                                      broker got it) ABORT_REQUEST
+  httppub_peer.py flood SOCK KEY N   N POSTs at once: counts of the answers
   httppub_peer.py mute SOCK MARK     a broker that sends WELCOME only, and
                                      creates MARK when a request arrives
 """
@@ -151,6 +152,32 @@ def abort(path, key, mark):
     took(t0)
 
 
+def flood(path, key, n):
+    """N POSTs at once, each on its own connection and thread."""
+    import collections
+    import threading
+    counts = collections.Counter()
+    lock = threading.Lock()
+    socks = []
+    for i in range(int(n)):
+        s = connect(path)
+        s.sendall(head(params("channel=flood", key)) + stdin(b"x") +
+                  record(STDIN, b""))
+        socks.append(s)
+
+    def one(s):
+        st, _, text = status_of(read_answer(s)[0])
+        with lock:
+            counts[st + " " + text.strip()] += 1
+    threads = [threading.Thread(target=one, args=(s,)) for s in socks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k, v in sorted(counts.items()):
+        print(v, k)
+
+
 def mute(path, mark):
     """Answers each HELLO with WELCOME, then reads and says nothing."""
     welcome = b"\x93\x02\x01\xaahons0qif6a"
@@ -183,6 +210,7 @@ def mute(path, mark):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"post": post, "big": big, "abort": abort, "mute": mute}[cmd](*args)
+    {"post": post, "big": big, "abort": abort, "flood": flood,
+     "mute": mute}[cmd](*args)
     sys.stdout.flush()
     os._exit(0)
