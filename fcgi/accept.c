@@ -28,9 +28,10 @@
  *   over sits at a record boundary.  With --publish-key a POST is a
  *   publish (pubreq.c): its body is kept up to PUBLISH_MAX_BODY bytes,
  *   past it 413 at once and the rest is not read; the request waits for
- *   the broker's answer within its deadline, still read for an abort.  Other methods (and POST
- *   without --publish-key) get 405 and OPTIONS its preflight as soon as
- *   the params are read, without reading the body.
+ *   the broker's answer within its deadline, still read for an abort.
+ *   Other methods (and POST without --publish-key) get 405 and OPTIONS
+ *   its preflight as soon as the params are read, without reading the
+ *   body.
  * - After a short answer the connection is shut down for writing and
  *   what the server still sends is read and dropped until it closes or
  *   the deadline comes, so the answer is not lost to a reset.
