@@ -28,8 +28,8 @@ struct idem {
 	size_t			 bytes;		/* held by the entries */
 	size_t			 max_keys;
 	size_t			 max_bytes;
-	uint64_t		 repeats;	/* keys seen again: not published */
-	uint64_t		 evictions;	/* dropped before IDEM_TTL: bound */
+	uint64_t		 repeats;	/* seen again: not published */
+	uint64_t		 evictions;	/* dropped early: at a bound */
 };
 
 /* An empty table; -1 when memory fails.  max 0 takes the default. */

@@ -205,7 +205,7 @@ pubconn_publish(const char *channel, size_t chlen, const char *type,
 	TAILQ_INSERT_TAIL(&pc_reqs, r, entry);
 	if (++pc_n == 1)
 		pubconn_arm();
-	if (pc_state != PC_CONNECTING) {	/* else written once connected */
+	if (pc_state != PC_CONNECTING) {	/* else: once connected */
 		ev_io_stop(pc_loop, &pc_io);
 		ev_io_set(&pc_io, pc_io.fd, EV_READ | EV_WRITE);
 		ev_io_start(pc_loop, &pc_io);

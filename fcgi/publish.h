@@ -16,7 +16,7 @@
 #define PUBLISH_MAX_KEYS	64		/* lines of --publish-key */
 #define PUBLISH_KEY_MIN		16		/* bytes of a publish key */
 #define PUBLISH_KEY_MAX		1024
-#define PUBLISH_IDEM_MAX	255		/* bytes of an Idempotency-Key */
+#define PUBLISH_IDEM_MAX	255		/* bytes of Idempotency-Key */
 #define PUBLISH_RETRY_AFTER	5		/* seconds, with a 503 */
 
 struct publish_keys {

@@ -55,7 +55,8 @@ test_keys(void)
 	ok(publish_keys_check(&k, "bearer  " K1 " "), "scheme in any case, "
 	    "blanks around");
 	ok(!publish_keys_check(&k, "Bearer " K1 "x"), "longer: refused");
-	ok(!publish_keys_check(&k, "Bearer 0123456789abcde"), "prefix: refused");
+	ok(!publish_keys_check(&k, "Bearer 0123456789abcde"),
+	    "prefix: refused");
 	ok(!publish_keys_check(&k, "Bearer 0123456789abcdeF"),
 	    "last byte differs: refused");
 	ok(!publish_keys_check(&k, "Bearer "), "empty token: refused");
@@ -149,7 +150,8 @@ field(const char *s, size_t len, const char *name, struct buf *out)
 static void
 test_form(void)
 {
-	static const char	 form[] = "topic=news&data=a%0Ab+c&type=t%C3%A9";
+	static const char	 form[] =
+	    "topic=news&data=a%0Ab+c&type=t%C3%A9";
 	struct buf		 out;
 	size_t			 i, bad = 0;
 	char			*copy, rnd[64];

@@ -136,7 +136,8 @@ test_frame(void)
 	if (rv == PROTO_OK)
 		proto_msg_free(&m);
 	{
-		/* [12, 1, "news", nil, "x", nil] and [12, 1, "news", nil, "x", 5] */
+		/* [12, 1, "news", nil, "x", nil], the same with key 5,
+		   and without a key */
 		unsigned char f1[] = { 0, 0, 0, 12, 0x96, 0x0c, 0x01,
 		    0xa4, 'n', 'e', 'w', 's', 0xc0, 0xa1, 'x', 0xc0 };
 		unsigned char f2[sizeof(f1)];
