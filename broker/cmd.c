@@ -2,7 +2,7 @@
 /*
  * fastsse: the command-line client of the broker, built on libfastsse.
  *
- *	fastsse publish [-s socket] [-e type] channel [data]
+ *	fastsse publish [-s socket] [-e type] [-k key] channel [data]
  *	fastsse publish --lines [-s socket] [-e type] channel
  *	fastsse tail [-s socket] [-i last-id] [-n count] [-v] channel ...
  *	fastsse stats [-s socket]
@@ -56,7 +56,7 @@ cmd_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s publish [--socket path] [--event type] [--timeout secs]\n"
-	    "                  channel [data]\n"
+	    "                  [--idempotency-key key] channel [data]\n"
 	    "       %s publish --lines [--socket path] [--event type]\n"
 	    "                  [--timeout secs] channel\n"
 	    "       %s tail [--socket path] [--last-event-id id] "
@@ -381,17 +381,18 @@ cmd_publish(int argc, char **argv)
 		{ "event", required_argument, NULL, 'e' },
 		{ "lines", no_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "idempotency-key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fastsse	*c = NULL;
-	const char	*socket = NULL, *type = NULL, *channel;
+	const char	*socket = NULL, *type = NULL, *channel, *key = NULL;
 	char		*data = NULL, id[FASTSSE_ID_MAX];
 	size_t		 len = 0;
 	unsigned long long timeout = CMD_PUBLISH_TIMEOUT;
 	int		 ch, lines = 0, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "s:e:lt:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:e:lt:k:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			if (optnum_parse(optarg, 0, CMD_TIMEOUT_MAX,
@@ -401,6 +402,9 @@ cmd_publish(int argc, char **argv)
 			break;
 		case 's':
 			socket = optarg;
+			break;
+		case 'k':
+			key = optarg;
 			break;
 		case 'e':
 			type = optarg;
@@ -420,6 +424,9 @@ cmd_publish(int argc, char **argv)
 	if (argc < 1 || argc > 2 || (lines && argc != 1))
 		return (cmd_badusage("publish takes a channel and, without "
 		    "--lines, optional data"));
+	if (lines && key != NULL)
+		return (cmd_badusage("--idempotency-key is for one event, "
+		    "not --lines"));
 	channel = argv[0];
 
 	if (!lines) {
@@ -448,8 +455,9 @@ cmd_publish(int argc, char **argv)
 		rv = cmd_publish_lines(c, channel, type);
 		goto out;
 	}
-	if (fastsse_publish(c, channel, type, data, len, id,
-	    sizeof(id)) == -1) {
+	if ((key != NULL ? fastsse_publish_once(c, channel, type, data, len,
+	    key, id, sizeof(id)) : fastsse_publish(c, channel, type, data, len,
+	    id, sizeof(id))) == -1) {
 		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
 		goto out;
 	}

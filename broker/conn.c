@@ -475,9 +475,63 @@ conn_channels_full(struct conn *c, uint64_t ref, size_t n)
 }
 
 /*
+ * PUBLISH_ONCE of a key seen in the last 300 s (idem.c): answers
+ * PUBLISHED with the first id and returns 1, publishing nothing.  A key
+ * empty or too long is malformed (ERROR, then close) and also returns 1.
+ */
+static int
+conn_publish_once(struct conn *c, const struct proto_msg *msg)
+{
+	struct server		*s = c->server;
+	const struct proto_str	*k = &msg->u.publish.key;
+	const struct proto_str	*chn = &msg->u.publish.channel;
+	const char		*id;
+	size_t			 idlen, mark;
+	struct buf		*b;
+
+	if (k->len == 0 || k->len > PROTO_IDEM_KEY_MAX) {
+		conn_error(c, msg->ref, PROTO_E_MALFORMED, "idempotency key "
+		    "of %u bytes, must be 1 to %d", (unsigned)k->len,
+		    PROTO_IDEM_KEY_MAX);
+		s->stats.protocol_errors++;
+		conn_doom(c, 1, "bad idempotency key");
+		return (1);
+	}
+	if ((id = idem_find(&s->idem, chn->ptr, chn->len, k->ptr, k->len,
+	    ev_now(s->loop), &idlen)) == NULL)
+		return (0);
+	s->stats.publish_errors--;
+	s->stats.idem_repeats++;
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_published(b, msg->ref, id,
+	    idlen));
+	return (1);
+}
+
+/* Keeps the key of a PUBLISH_ONCE just published with the event's id. */
+static void
+conn_publish_remember(struct conn *c, const struct proto_msg *msg,
+    const char *id, size_t idlen)
+{
+	struct server		*s = c->server;
+	const struct proto_str	*k = &msg->u.publish.key;
+	const struct proto_str	*chn = &msg->u.publish.channel;
+	uint64_t		 evicted = s->idem.evictions;
+
+	if (idem_add(&s->idem, chn->ptr, chn->len, k->ptr, k->len, id, idlen,
+	    ev_now(s->loop)) == -1)
+		log_warnx("out of memory: idempotency key not kept");
+	s->stats.idem_evictions += s->idem.evictions - evicted;
+	if (evicted == 0 && s->idem.evictions > 0)
+		log_warnx("idempotency keys: bound reached, oldest dropped "
+		    "before 300 s (counted in idem_evictions)");
+}
+
+/*
  * PUBLISH: assign an id, keep the event, fan it out to the channel's
  * subscribers (each gets a reference to the same frame), trim the
- * history, answer PUBLISHED with the id.
+ * history, answer PUBLISHED with the id.  PUBLISH_ONCE the same, unless
+ * its key was seen (conn_publish_once).
  */
 static void
 conn_publish(struct conn *c, const struct proto_msg *msg)
@@ -515,6 +569,8 @@ conn_publish(struct conn *c, const struct proto_msg *msg)
 	if (conn_publish_data(c, msg->ref, msg->u.publish.data, &data,
 	    &datalen) == -1)
 		return;
+	if (msg->type == PROTO_PUBLISH_ONCE && conn_publish_once(c, msg))
+		return;
 	if (channel_find(&h->channels, chn->ptr, chn->len) == NULL &&
 	    conn_channels_full(c, msg->ref, 1) == -1)
 		return;
@@ -544,6 +600,8 @@ conn_publish(struct conn *c, const struct proto_msg *msg)
 	s->stats.events_published++;
 	server_fanout(s, ev);
 	idlen = history_format_id(h, ev->seq, id, sizeof(id));
+	if (msg->type == PROTO_PUBLISH_ONCE)
+		conn_publish_remember(c, msg, id, idlen);
 	history_trim(h, ch, now);	/* may free ev and ch */
 	b = outq_priv(&c->out, &mark);
 	conn_reply_done(c, mark, proto_encode_published(b, msg->ref, id,
@@ -924,6 +982,7 @@ conn_dispatch(struct conn *c, const struct proto_msg *msg)
 		conn_reply_done(c, mark, proto_encode_pong(b, msg->ref));
 		break;
 	case PROTO_PUBLISH:
+	case PROTO_PUBLISH_ONCE:
 		conn_publish(c, msg);
 		break;
 	case PROTO_SUBSCRIBE:

@@ -129,6 +129,10 @@ server_start(struct server *s, struct ev_loop *loop)
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->timed);
 	buf_init(&s->data, s->opts.max_event_size);
+	if (idem_init(&s->idem, 0, 0) == -1) {
+		log_warnx("out of memory");
+		return (-1);
+	}
 	s->stats.start = ev_now(loop);
 	s->stats.max_memory = s->opts.max_memory;
 	s->stats.max_output_buffer = s->opts.max_output;
@@ -189,6 +193,7 @@ server_stop(struct server *s)
 		close(s->spare_fd);
 	history_free(&s->history);
 	buf_free(&s->data);
+	idem_free(&s->idem);
 }
 
 /*

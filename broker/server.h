@@ -14,6 +14,7 @@
 #include "broker.h"
 #include "buf.h"
 #include "history.h"
+#include "idem.h"
 #include "sockpath.h"
 #include "stats.h"
 #include "store.h"
@@ -46,6 +47,7 @@ struct server {
 	struct conn_list	 timed;		/* input deadlines, earliest first */
 	int			 warned_channels; /* --max-channels logged */
 	uint64_t		 next_id;
+	struct idem		 idem;		/* PUBLISH_ONCE keys */
 };
 
 int	 server_listen(struct server *, const struct broker_opts *);

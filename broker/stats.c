@@ -72,6 +72,8 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 	STAT("journal_write_errors", s->journal_write_errors);
 	STAT("journal_torn", s->journal_torn);
 	STAT("store_refusals", s->store_refusals);
+	STAT("idem_repeats", s->idem_repeats);
+	STAT("idem_evictions", s->idem_evictions);
 #undef STAT
 	return (proto_encode_stats_reply(b, ref, names, values, n));
 }

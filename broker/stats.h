@@ -40,6 +40,8 @@ struct stats {
 	uint64_t	max_channels;
 	uint64_t	max_subscriptions;
 	uint64_t	input_timeout;		/* seconds */
+	uint64_t	idem_repeats;		/* PUBLISH_ONCE of a known key */
+	uint64_t	idem_evictions;		/* keys dropped early: bound */
 	double		start;			/* when the broker started */
 	uint64_t	journal;		/* 1: --data-dir, 0: memory only */
 	uint64_t	journal_fsync;		/* enum journal_fsync */

@@ -25,9 +25,13 @@
  * - Bodies: a stream does not need one.  A GET with a CONTENT_LENGTH
  *   over 0 or any STDIN byte is answered 400 at once; a GET stream
  *   opens only after the empty STDIN record, so the connection handed
- *   over sits at a record boundary.  POST and other methods get 405 and
- *   OPTIONS its preflight as soon as the params are read, without
- *   reading the body.
+ *   over sits at a record boundary.  With --publish-key a POST is a
+ *   publish (pubreq.c): its body is kept up to PUBLISH_MAX_BODY bytes,
+ *   past it 413 at once and the rest is not read; the request waits for
+ *   the broker's answer within its deadline, still read for an abort.
+ *   Other methods (and POST without --publish-key) get 405 and OPTIONS
+ *   its preflight as soon as the params are read, without reading the
+ *   body.
  * - After a short answer the connection is shut down for writing and
  *   what the server still sends is read and dropped until it closes or
  *   the deadline comes, so the answer is not lost to a reset.
@@ -55,6 +59,7 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "pubreq.h"
 #include "record.h"
 #include "request.h"
 #include "responder.h"
@@ -82,6 +87,7 @@ struct accept_conn {
 	struct request		 req;
 	struct buf		 out;
 	struct stream_handoff	*h;	/* a GET waiting for its STDIN end */
+	struct pubreq		*pub;	/* a POST that publishes (pubreq.c) */
 };
 
 struct accept_stats	 accept_stats;
@@ -150,6 +156,7 @@ accept_close(struct accept_conn *c, int close_fd)
 	request_free(&c->req);
 	buf_free(&c->out);
 	accept_free_handoff(c->h);
+	pubreq_free(c->pub);
 	free(c);
 	if (first)
 		accept_arm();
@@ -213,6 +220,9 @@ accept_answer(struct accept_conn *c, const struct buf *b)
 {
 	accept_free_handoff(c->h);
 	c->h = NULL;
+	pubreq_free(c->pub);
+	c->pub = NULL;
+	c->req.stdin_to = NULL;
 	if ((b != NULL && accept_stdout(c, b) == -1) || accept_end(c) == -1) {
 		accept_stats.bad++;
 		accept_close(c, 1);
@@ -235,6 +245,63 @@ accept_error(struct accept_conn *c, int status, const char *reason)
 		accept_answer(c, &b);
 	else
 		accept_answer(c, NULL);
+	buf_free(&b);
+}
+
+/* A POST with publishing on: checked now, then its body is read. */
+static void
+accept_post(struct accept_conn *c)
+{
+	struct buf	b;
+
+	buf_init(&b, 0);
+	if ((c->pub = pubreq_begin(&c->req, &b)) == NULL)
+		accept_answer(c, buf_used(&b) > 0 ? &b : NULL);
+	else
+		c->req.stdin_to = pubreq_body(c->pub);
+	buf_free(&b);
+}
+
+/* More of the POST's body came: past its bound, 413 and -1. */
+static int
+accept_post_body(struct accept_conn *c)
+{
+	struct buf	b;
+
+	buf_init(&b, 0);
+	if (pubreq_body_check(c->pub, c->req.body, &b) == 0) {
+		buf_free(&b);
+		return (0);
+	}
+	accept_answer(c, buf_used(&b) > 0 ? &b : NULL);
+	buf_free(&b);
+	return (-1);
+}
+
+/* An answer from the broker for the POST: it is written, then closed. */
+static void
+accept_published_cb(void *arg, const struct buf *answer)
+{
+	struct accept_conn	*c = arg;
+
+	accept_answer(c, buf_used(answer) > 0 ? answer : NULL);
+}
+
+/* The POST's body is whole: the publish goes to the broker. */
+static void
+accept_publish(struct accept_conn *c)
+{
+	struct buf	b;
+
+	c->req.stdin_to = NULL;
+	/*
+	 * Reading goes on while the broker is asked: an ABORT_REQUEST or
+	 * the server closing cancels the wait (the publish itself may be
+	 * made; a retry with its Idempotency-Key is safe).
+	 */
+	buf_init(&b, 0);
+	if (pubreq_send(c->pub, &b, accept_published_cb, c) == -1)
+		accept_answer(c, buf_used(&b) > 0 ? &b : NULL);
 	buf_free(&b);
 }
 
@@ -289,6 +356,10 @@ accept_params(struct accept_conn *c)
 	char			 err[128];
 
 	origin = request_param(&c->req, "HTTP_ORIGIN");
+	if (pubreq_wanted(&c->req)) {
+		accept_post(c);
+		return;
+	}
 	switch (http_method(request_param(&c->req, "REQUEST_METHOD"))) {
 	case HTTP_OPTIONS:
 		buf_init(&b, 0);
@@ -456,17 +527,22 @@ accept_feed(struct accept_conn *c, const char *p, size_t len)
 			accept_error(c, 400, "a GET request has no body");
 			return;
 		}
+		if (c->pub != NULL && c->req.body != body &&
+		    accept_post_body(c) == -1)
+			return;
 		switch (st) {
 		case REQUEST_MORE:
 			break;
 		case REQUEST_PARAMS_DONE:
 			accept_params(c);
-			if (c->h == NULL)
+			if (c->h == NULL && c->pub == NULL)
 				return;	/* answered, maybe closed */
 			break;
 		case REQUEST_STDIN_DONE:
 			if (c->h != NULL)
 				accept_open(c);
+			else if (c->pub != NULL)
+				accept_publish(c);
 			if (len > 0)
 				log_debug("%zu bytes after the request "
 				    "dropped", len);

@@ -66,6 +66,8 @@
 #include "http.h"
 #include "log.h"
 #include "optnum.h"
+#include "pubconn.h"
+#include "pubreq.h"
 #include "responder.h"
 #include "sockpath.h"
 #include "stream.h"
@@ -99,6 +101,7 @@ enum {
 	OPT_TOKEN_KEY,
 	OPT_PUBLIC_CHANNEL,
 	OPT_TOKEN_COOKIE,
+	OPT_PUBLISH_KEY,
 };
 
 static const struct option main_opts[] = {
@@ -120,6 +123,7 @@ static const struct option main_opts[] = {
 	{ "token-key",		required_argument, NULL, OPT_TOKEN_KEY },
 	{ "public-channel",	required_argument, NULL, OPT_PUBLIC_CHANNEL },
 	{ "token-cookie",	required_argument, NULL, OPT_TOKEN_COOKIE },
+	{ "publish-key",	required_argument, NULL, OPT_PUBLISH_KEY },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 }
 };
@@ -137,6 +141,7 @@ main_usage(FILE *f)
 "                    [--request-timeout SECONDS] [--backlog N]\n"
 "                    [--token-key FILE] [--public-channel PATTERN]\n"
 "                    [--token-cookie NAME]\n"
+"                    [--publish-key FILE]\n"
 "\n"
 "  -d                   stay in the foreground, log to stderr\n"
 "  -v                   verbose (debug) logging\n"
@@ -159,7 +164,8 @@ main_usage(FILE *f)
 "  --token-key FILE     streams need a signed token (kid:secret lines)\n"
 "  --public-channel PAT channel (or prefix*) open without a token\n"
 "                       (repeatable)\n"
-"  --token-cookie NAME  also take the token from this cookie\n",
+"  --token-cookie NAME  also take the token from this cookie\n"
+"  --publish-key FILE   keys (one a line) that may POST events\n",
 	    RESPONDER_SOCKET_MODE, RESPONDER_CHANNEL_PARAM,
 	    RESPONDER_MAX_CHANNELS, HTTP_MAX_CHANNELS, RESPONDER_FD_RESERVE,
 	    RESPONDER_MAX_QUEUE, RESPONDER_RETRY_MS, RESPONDER_HEARTBEAT,
@@ -426,6 +432,7 @@ main_log_stats(void)
 		    (unsigned long long)auth_stats.expired_open,
 		    (unsigned long long)auth_stats.revoked_open,
 		    (unsigned long long)auth_stats.revokes_dropped);
+	pubconn_log_stats();
 }
 
 /* Loads the token keys; the settings that go with them need them. */
@@ -584,6 +591,9 @@ main(int argc, char *argv[])
 				    optarg);
 			auth_conf.cookie = optarg;
 			break;
+		case OPT_PUBLISH_KEY:
+			conf.publish_key = optarg;
+			break;
 		default:
 			main_usage(stderr);
 			return (1);
@@ -597,6 +607,8 @@ main(int argc, char *argv[])
 	main_auth(token_key);
 	if (conf.broker == NULL)
 		conf.broker = sockpath_default(NULL);
+	if (conf.publish_key != NULL)
+		pubreq_init(conf.publish_key);
 
 	nofile = main_raise_nofile();
 	conf.max_streams = nofile > RESPONDER_FD_RESERVE * 2 ?
@@ -633,6 +645,8 @@ main(int argc, char *argv[])
 
 	stream_init(main_loop);
 	upstream_init(main_loop, conf.broker);
+	if (conf.publish_key != NULL)
+		pubreq_start(main_loop, conf.broker);
 	accept_start(main_loop, fd, main_stop);
 	log_info("ready: %s, broker %s, up to %zu streams",
 	    listen_addr != NULL ? listen_addr : "fd 0", conf.broker,
@@ -644,6 +658,7 @@ main(int argc, char *argv[])
 		accept_stop();
 		upstream_shutdown();
 	}
+	pubreq_shutdown();
 	main_log_stats();
 	stream_free_all();
 	upstream_free();

@@ -12,8 +12,9 @@
  *   past it REQUEST_TOO_BIG, and the caller answers 431 and closes.
  * - GET_VALUES: one record of at most REQUEST_MAX_MGMT bytes; past it
  *   REQUEST_ERROR (the caller closes).
- * - STDIN is counted, never stored; how much a request may send is the
- *   caller's policy (see accept.c).
+ * - STDIN is counted, and stored only into the caller's buffer when it
+ *   gives one (stdin_to, a POST that publishes); how much a request may
+ *   send is the caller's policy (see accept.c).
  * - One request per connection, as nginx, lighttpd and Apache send them:
  *   a second BEGIN_REQUEST gets END_REQUEST with FCGI_CANT_MPX_CONN and
  *   the first goes on; GET_VALUES says FCGI_MPXS_CONNS is 0.
@@ -373,8 +374,11 @@ request_content(struct request *r, const uint8_t *p, size_t n, char *err,
 		}
 		if (buf_append(&r->raw, p, n) == -1)
 			return (request_fail(err, errlen, "no memory"));
-	} else if (type == FCGI_STDIN)
+	} else if (type == FCGI_STDIN) {
 		r->body += n;
+		if (r->stdin_to != NULL && buf_append(r->stdin_to, p, n) == -1)
+			r->stdin_to = NULL;
+	}
 	return (REQUEST_MORE);
 }
 

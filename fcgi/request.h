@@ -36,6 +36,8 @@ struct request {
 	int		 params_done;
 	int		 stdin_done;
 	uint64_t	 body;		/* STDIN content bytes seen */
+	struct buf	*stdin_to;	/* when set, STDIN content is appended
+					   (up to its bound, then no more) */
 	/* Decoded params: "name\0value\0" pairs, once PARAMS is whole. */
 	struct buf	 kv;
 	size_t		 nparams;

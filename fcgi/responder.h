@@ -35,6 +35,7 @@ struct responder_conf {
 	double		 heartbeat;
 	double		 request_timeout;
 	struct http_cors cors;
+	const char	*publish_key;	/* --publish-key file: POST publishes */
 };
 
 extern struct responder_conf conf;

@@ -624,6 +624,7 @@ struct client_publish {
 	const char	*type;
 	const char	*data;
 	size_t		 len;
+	const char	*key;		/* PUBLISH_ONCE; NULL: PUBLISH */
 };
 
 static int
@@ -631,6 +632,11 @@ client_enc_publish(struct fastsse *c, void *arg)
 {
 	struct client_publish	*p = arg;
 
+	if (p->key != NULL)
+		return (proto_encode_publish_once(&c->out, p->ref,
+		    p->channel, strlen(p->channel), p->type,
+		    p->type ? strlen(p->type) : 0, p->data, p->len, p->key,
+		    strlen(p->key)));
 	return (proto_encode_publish(&c->out, p->ref, p->channel,
 	    strlen(p->channel), p->type, p->type ? strlen(p->type) : 0,
 	    p->data, p->len));
@@ -657,6 +663,7 @@ fastsse_publish_send(struct fastsse *c, const char *channel,
 	p.type = (type != NULL && *type != '\0') ? type : NULL;
 	p.data = data != NULL ? data : "";
 	p.len = len;
+	p.key = NULL;
 	if (client_send(c, client_enc_publish, &p) == -1)
 		return (-1);
 	c->ring[(c->ringhead + c->ringcount) % FASTSSE_MAX_INFLIGHT] = p.ref;
@@ -715,6 +722,41 @@ fastsse_publish(struct fastsse *c, const char *channel, const char *type,
 	c->ringcount--;
 	ref = c->ring[(c->ringhead + c->ringcount) % FASTSSE_MAX_INFLIGHT];
 	return (client_publish_result(c, ref, id_out, id_size));
+}
+
+/*
+ * A publish the broker makes at most once per key and channel within
+ * 300 s: a repeat is answered with the first id.  Waits for the answer;
+ * publishes in flight on the handle stay in flight.
+ */
+int
+fastsse_publish_once(struct fastsse *c, const char *channel,
+    const char *type, const char *data, size_t len, const char *key,
+    char *id_out, size_t id_size)
+{
+	struct client_publish	p;
+
+	if (client_usable(c) == -1)
+		return (-1);
+	if (channel == NULL || (data == NULL && len > 0)) {
+		client_seterr(c, 0, "no channel or no data");
+		return (-1);
+	}
+	if (key == NULL || *key == '\0' ||
+	    strlen(key) > PROTO_IDEM_KEY_MAX) {
+		client_seterr(c, 0, "an idempotency key is 1 to %d bytes",
+		    PROTO_IDEM_KEY_MAX);
+		return (-1);
+	}
+	p.ref = client_ref(c, REF_PUBLISH);
+	p.channel = channel;
+	p.type = (type != NULL && *type != '\0') ? type : NULL;
+	p.data = data != NULL ? data : "";
+	p.len = len;
+	p.key = key;
+	if (client_send(c, client_enc_publish, &p) == -1)
+		return (-1);
+	return (client_publish_result(c, p.ref, id_out, id_size));
 }
 
 struct client_channels {

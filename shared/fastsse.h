@@ -149,6 +149,16 @@ int		 fastsse_publish_wait(struct fastsse *c, char *id_out,
 int		 fastsse_inflight(const struct fastsse *c);
 
 /*
+ * Like fastsse_publish(), at most once per key (1 to 255 bytes) and
+ * channel: when the broker saw the key in the last 300 seconds it
+ * publishes nothing and answers with the first id.  A publisher that
+ * retries after a lost answer with the same key makes no duplicate.
+ */
+int		 fastsse_publish_once(struct fastsse *c, const char *channel,
+		    const char *type, const char *data, size_t len,
+		    const char *key, char *id_out, size_t id_size);
+
+/*
  * Subscribes to n channels (1 to 64), resuming after last_id when it is
  * not NULL: the events of those channels after that id are replayed first,
  * or a reset notice says why they cannot be.  Returns once the request is

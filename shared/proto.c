@@ -39,7 +39,7 @@ struct proto_layout {
 	int		 type;
 	const char	*name;
 	const char	*fields;
-	const char	*names[4];
+	const char	*names[5];
 };
 
 static const struct proto_layout proto_layouts[] = {
@@ -51,6 +51,8 @@ static const struct proto_layout proto_layouts[] = {
 	{ PROTO_PUBLISH, "PUBLISH", "rsSa",
 	    { "ref", "channel", "type", "data" } },
 	{ PROTO_PUBLISHED, "PUBLISHED", "rs", { "ref", "id" } },
+	{ PROTO_PUBLISH_ONCE, "PUBLISH_ONCE", "rsSas",
+	    { "ref", "channel", "type", "data", "key" } },
 	{ PROTO_SUBSCRIBE, "SUBSCRIBE", "rcS",
 	    { "ref", "channels", "last_id" } },
 	{ PROTO_SUBSCRIBED, "SUBSCRIBED", "rsu",
@@ -337,6 +339,13 @@ proto_fill(struct proto_msg *msg, const msgpack_object *a)
 		msg->u.publish.channel = proto_str_of(&e[1]);
 		msg->u.publish.type = proto_str_of(&e[2]);
 		msg->u.publish.data = &e[3];
+		break;
+	case PROTO_PUBLISH_ONCE:
+		msg->ref = e[0].via.u64;
+		msg->u.publish.channel = proto_str_of(&e[1]);
+		msg->u.publish.type = proto_str_of(&e[2]);
+		msg->u.publish.data = &e[3];
+		msg->u.publish.key = proto_str_of(&e[4]);
 		break;
 	case PROTO_PUBLISHED:
 		msg->ref = e[0].via.u64;
@@ -714,6 +723,23 @@ proto_encode_publish_raw(struct buf *b, uint64_t ref, const char *channel,
 	proto_pack_str_or_nil(&f, type, typelen);
 	if (!f.failed && proto_write_cb(&f, mpdata, mpdatalen) == -1)
 		f.failed = 1;
+	return (proto_end(&f));
+}
+
+int
+proto_encode_publish_once(struct buf *b, uint64_t ref, const char *channel,
+    size_t channellen, const char *type, size_t typelen, const char *data,
+    size_t datalen, const char *key, size_t keylen)
+{
+	struct proto_frame	f;
+
+	proto_begin(&f, b, 6);
+	proto_pack_uint(&f, PROTO_PUBLISH_ONCE);
+	proto_pack_uint(&f, ref);
+	proto_pack_str(&f, channel, channellen);
+	proto_pack_str_or_nil(&f, type, typelen);
+	proto_pack_str_or_nil(&f, data, datalen);
+	proto_pack_str(&f, key, keylen);
 	return (proto_end(&f));
 }
 

@@ -58,6 +58,7 @@ struct proto_msg {
 			struct proto_str channel;
 			struct proto_str type;		/* ptr NULL: absent */
 			const msgpack_object *data;	/* any type */
+			struct proto_str key;		/* PUBLISH_ONCE only */
 		} publish;
 		struct {
 			struct proto_str id;
@@ -134,6 +135,12 @@ int	proto_encode_publish_raw(struct buf *b, uint64_t ref,
 	    const char *channel, size_t channellen,
 	    const char *type, size_t typelen,
 	    const void *mpdata, size_t mpdatalen);
+/* PUBLISH_ONCE: a publish the broker makes at most once per key. */
+int	proto_encode_publish_once(struct buf *b, uint64_t ref,
+	    const char *channel, size_t channellen,
+	    const char *type, size_t typelen,
+	    const char *data, size_t datalen,
+	    const char *key, size_t keylen);
 int	proto_encode_published(struct buf *b, uint64_t ref,
 	    const char *id, size_t idlen);
 int	proto_encode_subscribe(struct buf *b, uint64_t ref,

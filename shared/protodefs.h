@@ -15,6 +15,7 @@
 #define PROTO_MAX_FRAME		(1024 * 1024)	/* payload bytes, hard limit */
 #define PROTO_MAX_CHANNELS	64		/* per SUBSCRIBE/UNSUBSCRIBE */
 #define PROTO_MAX_DEPTH		16		/* nesting of arrays/maps in data */
+#define PROTO_IDEM_KEY_MAX	255		/* bytes of a PUBLISH_ONCE key */
 
 /* Roles a client announces in HELLO; a bit set. */
 #define PROTO_ROLE_PUBLISHER	0x1
@@ -40,6 +41,9 @@ enum proto_type {
 	/* Publishing, 10-19. */
 	PROTO_PUBLISH = 10,	/* c->b [10, ref, channel, type|nil, data] */
 	PROTO_PUBLISHED = 11,	/* b->c [11, ref, id] */
+	PROTO_PUBLISH_ONCE = 12,/* c->b [12, ref, channel, type|nil, data, key];
+				   answered by PUBLISHED, with the first id
+				   when key was seen in the last 300 s */
 
 	/* Subscribing, 20-29. */
 	PROTO_SUBSCRIBE = 20,	/* c->b [20, ref, [channel, ...], last_id|nil] */

@@ -27,6 +27,22 @@ for f in c:publish.c python:publish.py php:publish.php; do
 	    cmp -s "$T/readme.$file" "$T/ex.$file"
 done
 
+# The examples of "Publishing over HTTP" (run by tests/web/httppub-*.js).
+HP=$top_srcdir/tests/web/httppub
+for f in python:publish.py php:publish.php; do
+	lang=${f%%:*}
+	file=${f#*:}
+	awk -v fence="\`\`\`$lang" '
+	    /^## Publishing over HTTP$/ { sec = 1; next }
+	    /^## / { sec = 0 }
+	    sec && $0 == fence { on = 1; next }
+	    on && $0 == "```" { exit }
+	    on { print }' "$README" > "$T/readme.http.$file"
+	grep -v 'SPDX-License-Identifier' "$HP/$file" > "$T/ex.http.$file"
+	check "README shows tests/web/httppub/$file" \
+	    cmp -s "$T/readme.http.$file" "$T/ex.http.$file"
+done
+
 S=$T/b.sock
 if ! start_broker b "$S" >&2; then
 	echo "Bail out! the broker did not start"
