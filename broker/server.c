@@ -114,6 +114,10 @@ server_start(struct server *s, struct ev_loop *loop, uint64_t epoch)
 		log_warnx("out of memory");
 		return (-1);
 	}
+	if (streams_init(&s->streams, s->opts.max_subs) == -1) {
+		log_warnx("out of memory");
+		return (-1);
+	}
 	buf_init(&s->data, s->opts.max_event_size);
 	s->stats.start = ev_now(loop);
 	s->stats.max_memory = s->opts.max_memory;
@@ -169,6 +173,7 @@ server_stop(struct server *s)
 	if (s->spare_fd != -1)
 		close(s->spare_fd);
 	history_free(&s->history);
+	streams_free(&s->streams);
 	buf_free(&s->data);
 }
 

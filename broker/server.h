@@ -16,6 +16,7 @@
 #include "history.h"
 #include "sockpath.h"
 #include "stats.h"
+#include "streams.h"
 
 struct conn;
 struct event;
@@ -37,6 +38,7 @@ struct server {
 	ev_timer		 timeout_timer;	/* for the head of timed */
 	struct history		 history;
 	struct stats		 stats;
+	struct streams		 streams;	/* browser streams reported */
 	struct buf		 data;		/* rendered event data */
 	struct conn_list	 conns;
 	struct conn_list	 doomed;	/* to close after the current work */
