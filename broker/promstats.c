@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "prom.h"
@@ -111,8 +110,6 @@ promstats_broker(struct buf *b, const char *const *names,
 {
 	const struct promstats_row	*r;
 	const char			*family = NULL, *help = NULL;
-	struct prom_label		 l;
-	char				 label[64], *eq;
 	uint64_t			 v;
 	size_t				 i, mark = buf_used(b);
 
@@ -132,17 +129,7 @@ promstats_broker(struct buf *b, const char *const *names,
 				goto fail;
 			family = r->metric;
 		}
-		if (r->label == NULL) {
-			if (prom_sample(b, r->metric, NULL, 0, v) == -1)
-				goto fail;
-			continue;
-		}
-		snprintf(label, sizeof(label), "%s", r->label);
-		eq = strchr(label, '=');
-		*eq = '\0';
-		l.name = label;
-		l.value = eq + 1;
-		if (prom_sample(b, r->metric, &l, 1, v) == -1)
+		if (prom_sample_label(b, r->metric, r->label, v) == -1)
 			goto fail;
 	}
 	return (0);

@@ -174,6 +174,26 @@ prom_sample(struct buf *b, const char *name, const struct prom_label *labels,
 }
 
 int
+prom_sample_label(struct buf *b, const char *name, const char *label,
+    uint64_t value)
+{
+	struct prom_label	 l;
+	char			 lname[64];
+	const char		*eq;
+
+	if (label == NULL)
+		return (prom_sample(b, name, NULL, 0, value));
+	if ((eq = strchr(label, '=')) == NULL ||
+	    (size_t)(eq - label) >= sizeof(lname))
+		return (-1);
+	memcpy(lname, label, (size_t)(eq - label));
+	lname[eq - label] = '\0';
+	l.name = lname;
+	l.value = eq + 1;
+	return (prom_sample(b, name, &l, 1, value));
+}
+
+int
 prom_sample_double(struct buf *b, const char *name,
     const struct prom_label *labels, size_t n, double value)
 {

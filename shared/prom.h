@@ -42,6 +42,9 @@ int	prom_family(struct buf *, const char *name, const char *type,
 /* One sample line; labels may be NULL when n is 0. */
 int	prom_sample(struct buf *, const char *name,
 	    const struct prom_label *labels, size_t n, uint64_t value);
+/* One sample with one label given as "name=value" (or NULL: none). */
+int	prom_sample_label(struct buf *, const char *name, const char *label,
+	    uint64_t value);
 int	prom_sample_double(struct buf *, const char *name,
 	    const struct prom_label *labels, size_t n, double value);
 /* Appends a double as Prometheus reads it: shortest exact form, +Inf... */
