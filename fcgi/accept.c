@@ -51,6 +51,7 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "request.h"
 #include "responder.h"
@@ -247,6 +248,13 @@ accept_params(struct accept_conn *c)
 	char			 err[128];
 
 	origin = request_param(&c->req, "HTTP_ORIGIN");
+	buf_init(&b, 0);
+	if (metrics_answer(&c->req, &b) == 1) {	/* metrics, health */
+		accept_answer(c, buf_used(&b) > 0 ? &b : NULL);
+		buf_free(&b);
+		return;
+	}
+	buf_free(&b);
 	switch (http_method(request_param(&c->req, "REQUEST_METHOD"))) {
 	case HTTP_OPTIONS:
 		buf_init(&b, 0);

@@ -64,6 +64,7 @@
 #include "accept.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "optnum.h"
 #include "responder.h"
 #include "sockpath.h"
@@ -95,6 +96,9 @@ enum {
 	OPT_ACCEPT_THREADS,
 	OPT_REQUEST_TIMEOUT,
 	OPT_BACKLOG,
+	OPT_METRICS_PATH,
+	OPT_METRICS_ALLOW,
+	OPT_HEALTH_PATH,
 };
 
 static const struct option main_opts[] = {
@@ -113,6 +117,9 @@ static const struct option main_opts[] = {
 	{ "accept-threads",	required_argument, NULL, OPT_ACCEPT_THREADS },
 	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "backlog",		required_argument, NULL, OPT_BACKLOG },
+	{ "metrics-path",	required_argument, NULL, OPT_METRICS_PATH },
+	{ "metrics-allow",	required_argument, NULL, OPT_METRICS_ALLOW },
+	{ "health-path",	required_argument, NULL, OPT_HEALTH_PATH },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 }
 };
@@ -128,6 +135,8 @@ main_usage(FILE *f)
 "                    [--retry-jitter MS] [--heartbeat SECONDS]\n"
 "                    [--cors-origin ORIGINS|*] [--cors-max-age SECONDS]\n"
 "                    [--request-timeout SECONDS] [--backlog N]\n"
+"                    [--metrics-path PATH] [--metrics-allow CIDRS]\n"
+"                    [--health-path PATH]\n"
 "\n"
 "  -d                   stay in the foreground, log to stderr\n"
 "  -v                   verbose (debug) logging\n"
@@ -146,7 +155,12 @@ main_usage(FILE *f)
 "  --cors-origin LIST   allowed origins, comma-separated, or * (repeatable)\n"
 "  --cors-max-age SECS  preflight cache time (default %d)\n"
 "  --request-timeout S  seconds to read a request whole (default %d)\n"
-"  --backlog N          listen backlog (default %d)\n",
+"  --backlog N          listen backlog (default %d)\n"
+"  --metrics-path PATH  serve Prometheus metrics at PATH (default: none)\n"
+"  --metrics-allow LIST addresses/networks given metrics, comma-separated,\n"
+"                       repeatable (default " METRICS_ALLOW ")\n"
+"  --health-path PATH   200 while connected to the broker, else 503\n"
+"                       (default " METRICS_HEALTH_PATH "; \"\" for none)\n",
 	    RESPONDER_SOCKET_MODE, RESPONDER_CHANNEL_PARAM,
 	    RESPONDER_MAX_CHANNELS, HTTP_MAX_CHANNELS, RESPONDER_FD_RESERVE,
 	    RESPONDER_MAX_QUEUE, RESPONDER_RETRY_MS, RESPONDER_HEARTBEAT,
@@ -514,6 +528,18 @@ main(int argc, char *argv[])
 		case OPT_BACKLOG:
 			backlog = main_number("backlog", optarg, 1, INT_MAX);
 			break;
+		case OPT_METRICS_PATH:
+			metrics_conf.path = optarg;
+			break;
+		case OPT_METRICS_ALLOW:
+			if (cidr_list_add(&metrics_conf.allow, optarg) == -1)
+				fatalx("--metrics-allow: bad address or network "
+				    "in %s (or more than %d)", optarg, CIDR_MAX);
+			metrics_conf.allow_set = 1;
+			break;
+		case OPT_HEALTH_PATH:
+			metrics_conf.health_path = optarg;
+			break;
 		default:
 			main_usage(stderr);
 			return (1);
@@ -524,6 +550,7 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	log_init("fastsse-fcgi", foreground, verbose);
+	metrics_init();
 	if (conf.broker == NULL)
 		conf.broker = sockpath_default(NULL);
 

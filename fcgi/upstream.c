@@ -54,12 +54,14 @@
 #include "eventid.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "nametab.h"
 #include "proto.h"
 #include "responder.h"
 #include "sockpath.h"
 #include "sse.h"
 #include "stream.h"
+#include "streamcount.h"
 #include "upstream.h"
 
 #define UPSTREAM_OUT_MAX	(64 * 1024 * 1024)
@@ -201,6 +203,7 @@ upstream_join(struct upstream_sub *sub, size_t i, const char *name,
 		nametab_insert(&up_chans, &ch->node, ch->name, len);
 	}
 	ch->refs++;
+	streamcount_add(ch->name, ch->len, 1);
 	sub->chans[i].ch = ch;
 	sub->chans[i].sub = sub;
 	LIST_INSERT_HEAD(&ch->members, &sub->chans[i], entry);
@@ -309,6 +312,7 @@ upstream_detach(struct upstream_sub *s)
 			continue;
 		LIST_REMOVE(&s->chans[i], entry);
 		s->chans[i].ch = NULL;
+		streamcount_add(ch->name, ch->len, -1);
 		if (--ch->refs > 0)
 			continue;
 		if (up_state == UP_READY) {
@@ -388,6 +392,7 @@ upstream_on_subscribed(struct proto_msg *msg)
 		s->cursor_state = CURSOR_SET;
 	}
 	if (msg->u.subscribed.nreplay > 0) {
+		metrics_replay(msg->u.subscribed.nreplay);
 		s->state = SUB_REPLAY;
 		up_replay_to = s;
 		up_replay_left = msg->u.subscribed.nreplay;
@@ -410,6 +415,7 @@ upstream_on_reset(struct proto_msg *msg)
 	const struct proto_str	*h = &msg->u.reset.head_id;
 
 	upstream_stats.resets++;
+	metrics_reset(r->ptr, r->len);
 	if ((s = upstream_pending_find(msg->ref)) == NULL)
 		return;
 	buf_init(&b, 0);
@@ -473,6 +479,7 @@ upstream_on_event(struct proto_msg *msg)
 		if ((m = upstream_msg(&b, sse_event(&b, i->ptr, i->len,
 		    t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
+		m->born = ev_now(up_loop);
 		upstream_deliver(s, m, idp);
 		sendq_msg_unref(m);
 		return;
@@ -485,6 +492,7 @@ upstream_on_event(struct proto_msg *msg)
 		if (m == NULL && (m = upstream_msg(&b, sse_event(&b, i->ptr,
 		    i->len, t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
+		m->born = ev_now(up_loop);
 		upstream_deliver(sc->sub, m, idp);
 	}
 	sendq_msg_unref(m);
@@ -537,6 +545,7 @@ upstream_on_welcome(struct proto_msg *msg)
 	    up_addr.sun_path, (int)msg->u.welcome.epoch.len,
 	    msg->u.welcome.epoch.ptr);
 	upstream_resubscribe();
+	streamcount_resync();
 }
 
 static void
@@ -835,6 +844,7 @@ upstream_init(struct ev_loop *loop, const char *path)
 	ev_init(&up_retry, upstream_retry_cb);
 	if (nametab_init(&up_chans, UPSTREAM_BUCKETS0) == -1)
 		fatal("calloc");
+	streamcount_init(loop, upstream_send_counts);
 	upstream_connect();
 }
 
@@ -859,4 +869,23 @@ void
 upstream_free(void)
 {
 	nametab_free(&up_chans, NULL);
+	streamcount_free();
+}
+
+/*
+ * Sends the stream counts due (streamcount.c's timer asks); over the
+ * output bound the connection is dropped like for any frame, and the
+ * reconnect sends a full snapshot.
+ */
+void
+upstream_send_counts(void)
+{
+	if (up_state != UP_READY)
+		return;
+	if (streamcount_encode(&up_out) == -1) {
+		upstream_stats.dropped_out++;
+		upstream_doom("output to the broker over its bound");
+		return;
+	}
+	upstream_want_write();
 }
