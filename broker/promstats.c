@@ -6,6 +6,11 @@
  * adding a row.  Names follow Prometheus's conventions: the fastsse_
  * prefix, _total for counters, base units (bytes, seconds).  Pure: no
  * socket; tested in test_prom.c.
+ *
+ * Bounds: the text goes to the caller's buffer; when its bound is
+ * reached the call fails and the buffer is left as it was.  Counters the
+ * broker sends that have no row are left out (a newer broker may send
+ * more).
  */
 #include "config.h"
 

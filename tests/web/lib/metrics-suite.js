@@ -255,8 +255,20 @@ function run(kind) {
 		hr = await get(env.url('/events/health'));
 		tap.is(hr.body, 'ok\n', k + 'health body');
 
+		// A responder that dies: the broker forgets its streams.
+		const es2 = [new Client(EventSource, env.sseUrl('channel=m3')),
+		    new Client(EventSource, env.sseUrl('channel=m3'))];
+		tap.ok(await waitFor(async () =>
+		    (await env.stats()).streams === 2, 10000, 50),
+		    k + 'fastsse stats: 2 new streams');
+		await env.responder.stop('SIGKILL');
+		tap.ok(await waitFor(async () =>
+		    (await env.stats()).streams === 0, 10000, 50),
+		    k + 'responder killed: the broker drops its counts');
+		for (const c of es2)
+			c.close();
+
 		// The responder gone: health must not be the stream's "retry".
-		await env.responder.stop();
 		hr = await get(env.url('/events/health'));
 		tap.ok(hr.status >= 500, k + 'health with the responder down: ' +
 		    hr.status, hr.body);
