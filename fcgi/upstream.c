@@ -492,7 +492,7 @@ upstream_on_event(struct proto_msg *msg)
 		if (m == NULL && (m = upstream_msg(&b, sse_event(&b, i->ptr,
 		    i->len, t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
-		m->born = ev_now(up_loop);
+		m->born = ev_now(up_loop);	/* the same for every stream */
 		upstream_deliver(sc->sub, m, idp);
 	}
 	sendq_msg_unref(m);
