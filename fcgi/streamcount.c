@@ -9,6 +9,11 @@
  * connection holds nothing of anyway) and carries every channel.
  * Absolute counts make a resent or repeated frame harmless.
  *
+ * A broker older than STREAM_COUNTS would take one as malformed and
+ * close the connection, so nothing is sent until the broker has shown it
+ * knows them: after WELCOME the responder asks for STATS, and only a
+ * STATS_REPLY with "streams" in it turns the counts on (PROTOCOL.md).
+ *
  * Bounds: one entry per channel that has streams (freed once its 0 is
  * sent), so the table is bounded by the streams' own channels; the frames
  * go to the upstream's output buffer, bounded there (UPSTREAM_OUT_MAX:
@@ -41,6 +46,8 @@ static ev_timer		 sc_timer;
 static struct nametab	 sc_tab;
 static TAILQ_HEAD(, streamcount) sc_dirty = TAILQ_HEAD_INITIALIZER(sc_dirty);
 static int		 sc_full;	/* next send: a snapshot */
+static int		 sc_on;		/* the broker takes counts */
+static int		 sc_warned;	/* "does not take" said once */
 static void		(*sc_send_cb)(void);
 
 static void
@@ -115,11 +122,33 @@ streamcount_add(const char *name, size_t len, int delta)
 	streamcount_arm();
 }
 
-void
-streamcount_resync(void)
+int
+streamcount_hello(struct buf *out)
 {
-	sc_full = 1;
-	streamcount_arm();
+	sc_on = 0;
+	return (proto_encode_stats(out, 0));
+}
+
+void
+streamcount_stats_reply(const struct proto_msg *m)
+{
+	const msgpack_object	*k;
+	uint32_t		 i;
+
+	for (i = 0; i < m->u.stats.n; i++) {
+		k = &m->u.stats.kv[i].key;
+		if (k->via.str.size == 7 && memcmp(k->via.str.ptr, "streams",
+		    7) == 0) {
+			sc_on = 1;
+			sc_full = 1;
+			streamcount_arm();
+			return;
+		}
+	}
+	if (!sc_warned)
+		log_info("the broker does not take stream counts: fastsse "
+		    "stats will not show this responder's streams");
+	sc_warned = 1;
 }
 
 /* Frees the entries whose 0 was sent. */
@@ -161,6 +190,8 @@ streamcount_encode(struct buf *out)
 	size_t			 n = 0, i, b;
 	int			 full = sc_full;
 
+	if (!sc_on)
+		return (0);	/* what is dirty stays so */
 	if (full) {
 		/* Every channel, in table order; zeros are dropped. */
 		for (b = 0; b < sc_tab.nbuckets; b++) {

@@ -18,8 +18,16 @@ void	streamcount_init(struct ev_loop *, void (*send_cb)(void));
 void	streamcount_free(void);
 /* A stream joined (+1) or left (-1) a channel. */
 void	streamcount_add(const char *, size_t, int);
-/* A new broker connection: the next send is a full snapshot. */
-void	streamcount_resync(void);
+struct proto_msg;
+
+/*
+ * A new broker connection (WELCOME): counts wait until the broker shows
+ * it takes them; the STATS request that asks is appended to out (-1 when
+ * out's bound is reached).
+ */
+int	streamcount_hello(struct buf *out);
+/* The answer: a broker whose STATS has "streams" gets a full snapshot. */
+void	streamcount_stats_reply(const struct proto_msg *);
 /*
  * Appends the STREAM_COUNTS frames due (the snapshot, or the channels
  * changed since the last call) to out.  -1 when out's bound is reached:

@@ -545,7 +545,12 @@ upstream_on_welcome(struct proto_msg *msg)
 	    up_addr.sun_path, (int)msg->u.welcome.epoch.len,
 	    msg->u.welcome.epoch.ptr);
 	upstream_resubscribe();
-	streamcount_resync();
+	if (streamcount_hello(&up_out) == -1) {
+		upstream_stats.dropped_out++;
+		upstream_doom("output to the broker over its bound");
+		return;
+	}
+	upstream_want_write();
 }
 
 static void
@@ -566,6 +571,9 @@ upstream_dispatch(struct proto_msg *msg)
 		break;
 	case PROTO_ERROR:
 		upstream_on_error(msg);
+		break;
+	case PROTO_STATS_REPLY:
+		streamcount_stats_reply(msg);
 		break;
 	case PROTO_UNSUBSCRIBED:
 	case PROTO_PONG:
