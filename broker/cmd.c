@@ -5,7 +5,7 @@
  *	fastsse publish [-s socket] [-e type] [-k key] channel [data]
  *	fastsse publish --lines [-s socket] [-e type] channel
  *	fastsse tail [-s socket] [-i last-id] [-n count] [-v] channel ...
- *	fastsse stats [-s socket]
+ *	fastsse stats [-s socket] [--prometheus] [channel ...]
  *	fastsse token --key file --ttl seconds [--sub s] [--jti j] channel ...
  *	fastsse revoke [-s socket] --sub s | --jti j [--until epoch-seconds]
  *
@@ -35,6 +35,8 @@
 #include "fastsse.h"
 #include "jsonstr.h"
 #include "optnum.h"
+#include "prom.h"
+#include "promstats.h"
 #include "sse.h"
 #include "token.h"
 
@@ -62,7 +64,7 @@ cmd_usage(FILE *f)
 	    "       %s tail [--socket path] [--last-event-id id] "
 	    "[--count n] [--verbose]\n"
 	    "               channel ...\n"
-	    "       %s stats [--socket path]\n"
+	    "       %s stats [--socket path] [--prometheus] [channel ...]\n"
 	    "       %s --help | --version\n",
 	    cmd_name, cmd_name, cmd_name, cmd_name, cmd_name);
 	fprintf(f,
@@ -561,22 +563,147 @@ cmd_stats_cb(const char *name, unsigned long long value, void *arg)
 	return (0);
 }
 
+/* Collects the counters for the Prometheus exposition. */
+struct cmd_prom {
+	const char	*names[128];
+	uint64_t	 values[128];
+	char		*copies[128];
+	size_t		 n;
+};
+
+static int
+cmd_prom_cb(const char *name, unsigned long long value, void *arg)
+{
+	struct cmd_prom	*p = arg;
+
+	if (p->n == sizeof(p->names) / sizeof(p->names[0]))
+		return (1);
+	if ((p->copies[p->n] = strdup(name)) == NULL)
+		return (1);
+	p->names[p->n] = p->copies[p->n];
+	p->values[p->n++] = value;
+	return (0);
+}
+
+/* Per-channel figures, kept for the Prometheus exposition. */
+struct cmd_chan {
+	char			*channel;
+	unsigned long long	 v[4];
+};
+
+struct cmd_chans {
+	struct cmd_chan	 c[64];
+	size_t		 n;
+	int		 first;
+	int		 prometheus;
+};
+
+/* Prints one channel as a member of the JSON object, or keeps it. */
+static int
+cmd_chan_cb(const struct fastsse_channel_stats *st, void *arg)
+{
+	struct cmd_chans	*cs = arg;
+	struct cmd_chan		*c;
+
+	if (cs->prometheus) {
+		if (cs->n == 64)
+			return (1);
+		c = &cs->c[cs->n];
+		if ((c->channel = strdup(st->channel)) == NULL)
+			return (1);
+		c->v[0] = st->streams;
+		c->v[1] = st->history_events;
+		c->v[2] = st->history_bytes;
+		c->v[3] = st->subscribers;
+		cs->n++;
+		return (0);
+	}
+	if (!cs->first)
+		fputc(',', stdout);
+	cs->first = 0;
+	cmd_json_string(stdout, st->channel);
+	printf(":{\"streams\":%llu,\"history_events\":%llu,"
+	    "\"history_bytes\":%llu,\"subscribers\":%llu,\"oldest_id\":",
+	    st->streams, st->history_events, st->history_bytes,
+	    st->subscribers);
+	if (st->oldest_id != NULL)
+		cmd_json_string(stdout, st->oldest_id);
+	else
+		fputs("null", stdout);
+	fputs(",\"last_id\":", stdout);
+	if (st->last_id != NULL)
+		cmd_json_string(stdout, st->last_id);
+	else
+		fputs("null", stdout);
+	fputc('}', stdout);
+	return (0);
+}
+
+/* The per-channel families, one sample per channel each. */
+static int
+cmd_prom_channels(struct buf *b, const struct cmd_chans *cs)
+{
+	static const struct {
+		const char	*name;
+		const char	*help;
+	} fam[4] = {
+		{ "fastsse_channel_streams", "Browser streams on the channel, "
+		    "over all responders." },
+		{ "fastsse_channel_history_events", "Events the channel's "
+		    "history holds." },
+		{ "fastsse_channel_history_bytes", "Bytes of the channel's "
+		    "history." },
+		{ "fastsse_channel_subscriptions", "Connections subscribed to "
+		    "the channel." },
+	};
+	struct prom_label	 l = { "channel", NULL };
+	size_t			 i, j;
+
+	for (i = 0; i < 4; i++) {
+		if (prom_family(b, fam[i].name, "gauge", fam[i].help) == -1)
+			return (-1);
+		for (j = 0; j < cs->n; j++) {
+			l.value = cs->c[j].channel;
+			if (prom_sample(b, fam[i].name, &l, 1,
+			    cs->c[j].v[i]) == -1)
+				return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * fastsse stats: the broker's counters as one JSON object, or with
+ * channels the figures of each channel as a JSON object of objects; with
+ * --prometheus both in the Prometheus text format (the counters always,
+ * the channels' gauges when channels are given).  When the broker cannot
+ * be reached, --prometheus still prints fastsse_broker_up 0 (and exits
+ * 1), so a textfile collector's file says so.
+ */
 static int
 cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct fastsse	*c;
-	const char	*socket = NULL;
-	int		 ch, first = 1, rv = CMD_ERR;
+	struct fastsse		*c;
+	struct cmd_prom		 p;
+	struct cmd_chans	 cs;
+	struct buf		 b;
+	const char		*socket = NULL;
+	size_t			 i;
+	int			 ch, first = 1, prometheus = 0, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:ph", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			socket = optarg;
+			break;
+		case 'p':
+			prometheus = 1;
 			break;
 		case 'h':
 			cmd_usage(stdout);
@@ -585,21 +712,58 @@ cmd_stats(int argc, char **argv)
 			return (cmd_badusage(NULL));
 		}
 	}
-	if (optind != argc)
-		return (cmd_badusage("stats takes no arguments"));
-	if ((c = cmd_connect(socket, FASTSSE_ROLE_PUBLISHER)) == NULL)
-		return (CMD_ERR);
+	argc -= optind;
+	argv += optind;
+	if (argc > 64)
+		return (cmd_badusage("stats takes at most 64 channels"));
+	memset(&p, 0, sizeof(p));
+	memset(&cs, 0, sizeof(cs));
+	cs.first = 1;
+	cs.prometheus = prometheus;
+	buf_init(&b, 0);
+	if ((c = cmd_connect(socket, FASTSSE_ROLE_PUBLISHER)) == NULL) {
+		if (prometheus && promstats_broker_down(&b) == 0)
+			fwrite(buf_head(&b), 1, buf_used(&b), stdout);
+		goto out;
+	}
+	if (prometheus) {
+		if (fastsse_stats(c, cmd_prom_cb, &p) == -1 || (argc > 0 &&
+		    fastsse_channel_stats(c, (const char *const *)argv,
+		    (size_t)argc, cmd_chan_cb, &cs) == -1)) {
+			fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+			if (promstats_broker_down(&b) == 0)
+				fwrite(buf_head(&b), 1, buf_used(&b), stdout);
+			goto out;
+		}
+		if (promstats_broker(&b, p.names, p.values, p.n) == -1 ||
+		    cmd_prom_channels(&b, &cs) == -1) {
+			fprintf(stderr, "%s: out of memory\n", cmd_name);
+			goto out;
+		}
+		fwrite(buf_head(&b), 1, buf_used(&b), stdout);
+		rv = CMD_OK;
+		goto out;
+	}
 	fputc('{', stdout);
-	if (fastsse_stats(c, cmd_stats_cb, &first) == -1) {
+	if ((argc == 0 ? fastsse_stats(c, cmd_stats_cb, &first) :
+	    fastsse_channel_stats(c, (const char *const *)argv, (size_t)argc,
+	    cmd_chan_cb, &cs)) == -1) {
 		fputc('\n', stdout);
 		fflush(stdout);
 		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
 		goto out;
 	}
 	fputs("}\n", stdout);
-	rv = fflush(stdout) == EOF ? CMD_ERR : CMD_OK;
+	rv = CMD_OK;
 out:
+	if (fflush(stdout) == EOF)
+		rv = CMD_ERR;
 	fastsse_close(c);
+	buf_free(&b);
+	for (i = 0; i < p.n; i++)
+		free(p.copies[i]);
+	for (i = 0; i < cs.n; i++)
+		free(cs.c[i].channel);
 	return (rv);
 }
 

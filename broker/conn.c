@@ -79,6 +79,7 @@
 #include "revoke.h"
 #include "server.h"
 #include "stats.h"
+#include "streams.h"
 #include "validate.h"
 
 static struct revoke_list conn_revokes;	/* revoked tokens, see revoke.c */
@@ -140,6 +141,7 @@ conn_free(struct conn *c)
 		s->stats.subscribers--;
 		history_release(&s->history, ch);
 	}
+	streams_peer_free(&s->streams, c->streams);
 	s->stats.output_bytes -= c->out.bytes;
 	s->stats.replay_bytes -= c->out.replay_bytes;
 	outq_free(&c->out);
@@ -796,6 +798,7 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 	if (last->ptr != NULL) {
 		if (r != HISTORY_OK) {
 			s->stats.resets++;
+			stats_reset(&s->stats, r);
 			oldseq = history_oldest(h, chs, n);
 			oldestlen = 0;
 			if (oldseq != 0)
@@ -952,6 +955,28 @@ conn_revocations(struct conn *c, const struct proto_msg *msg)
 	conn_reply_done(c, mark, proto_encode_revoked(b, msg->ref));
 }
 
+/*
+ * STREAM_COUNTS: a responder's browser streams per channel (streams.c).
+ * Entries past the bounds are refused and counted there; nothing is
+ * answered, so a responder never waits on it.
+ */
+static void
+conn_stream_counts(struct conn *c, const struct proto_msg *msg)
+{
+	struct server	*s = c->server;
+	int		 r;
+
+	r = streams_report(&s->streams, &c->streams, msg->u.counts.full != 0,
+	    msg->u.counts.kv, msg->u.counts.n);
+	if (r == -1) {
+		log_warnx("connection %" PRIu64 ": out of memory for stream "
+		    "counts", c->id);
+		conn_doom(c, 0, "out of memory");
+	} else if (r > 0)
+		log_debug("connection %" PRIu64 ": %d stream count(s) refused",
+		    c->id, r);
+}
+
 /* Handles one decoded frame. */
 static void
 conn_dispatch(struct conn *c, const struct proto_msg *msg)
@@ -995,7 +1020,17 @@ conn_dispatch(struct conn *c, const struct proto_msg *msg)
 		store_stats(s);
 		b = outq_priv(&c->out, &mark);
 		conn_reply_done(c, mark, stats_reply(b, msg->ref, &s->stats,
-		    &s->history, ev_now(s->loop)));
+		    &s->history, &s->streams, ev_now(s->loop)));
+		break;
+	case PROTO_STREAM_COUNTS:
+		conn_stream_counts(c, msg);
+		break;
+	case PROTO_CHANNEL_STATS:
+		if (conn_check_channels(c, msg) == -1)
+			break;
+		b = outq_priv(&c->out, &mark);
+		conn_reply_done(c, mark, stats_channels(b, msg, &s->history,
+		    &s->streams));
 		break;
 	case PROTO_REVOKE:
 		conn_revoke(c, msg);

@@ -46,6 +46,7 @@ struct conn {
 	struct buf		 in;
 	struct outq		 out;
 	struct sub_list		 subs;
+	struct streams_peer	*streams;	/* its STREAM_COUNTS */
 };
 
 struct conn	*conn_new(struct server *, int);

@@ -128,6 +128,10 @@ server_start(struct server *s, struct ev_loop *loop)
 	TAILQ_INIT(&s->doomed);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->timed);
+	if (streams_init(&s->streams, s->opts.max_subs) == -1) {
+		log_warnx("out of memory");
+		return (-1);
+	}
 	buf_init(&s->data, s->opts.max_event_size);
 	if (idem_init(&s->idem, 0, 0) == -1) {
 		log_warnx("out of memory");
@@ -192,6 +196,7 @@ server_stop(struct server *s)
 	if (s->spare_fd != -1)
 		close(s->spare_fd);
 	history_free(&s->history);
+	streams_free(&s->streams);
 	buf_free(&s->data);
 	idem_free(&s->idem);
 }

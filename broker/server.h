@@ -18,6 +18,7 @@
 #include "sockpath.h"
 #include "stats.h"
 #include "store.h"
+#include "streams.h"
 
 struct conn;
 struct event;
@@ -40,6 +41,7 @@ struct server {
 	struct history		 history;
 	struct stats		 stats;
 	struct store		 store;		/* history on disk */
+	struct streams		 streams;	/* browser streams reported */
 	struct buf		 data;		/* rendered event data */
 	struct conn_list	 conns;
 	struct conn_list	 doomed;	/* to close after the current work */

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * STATS_REPLY: every counter of struct stats plus the history's own, as a
- * map of names to unsigned integers.  Pure: the caller passes the time.
+ * STATS_REPLY: every counter of struct stats plus the history's own and
+ * the browser streams the responders reported, as a map of names to
+ * unsigned integers; CHANNEL_STATS_REPLY: the same for single channels.
+ * Pure: the caller passes the time.
  */
 #include "config.h"
 
 #include "history.h"
 #include "proto.h"
 #include "stats.h"
+#include "streams.h"
 
 #define STATS_MAX	64
 
 /* Appends the STATS_REPLY frame for ref; -1 when b's bound is reached. */
 int
 stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
-    const struct history *h, double now)
+    const struct history *h, const struct streams *st, double now)
 {
 	const char	*names[STATS_MAX];
 	uint64_t	 values[STATS_MAX];
@@ -35,6 +38,11 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 	STAT("replays", s->replays);
 	STAT("replayed_events", s->replayed_events);
 	STAT("resets", s->resets);
+	STAT("resets_pruned", s->resets_pruned);
+	STAT("resets_epoch", s->resets_epoch);
+	STAT("resets_malformed", s->resets_malformed);
+	STAT("streams", st->total);
+	STAT("stream_count_refusals", st->refusals);
 	STAT("evictions", h->evictions);
 	STAT("evictions_age", h->evict_age);
 	STAT("evictions_count", h->evict_count);
@@ -76,4 +84,70 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 	STAT("idem_evictions", s->idem_evictions);
 #undef STAT
 	return (proto_encode_stats_reply(b, ref, names, values, n));
+}
+
+void
+stats_reset(struct stats *s, int reason)
+{
+	switch (reason) {
+	case HISTORY_PRUNED:
+		s->resets_pruned++;
+		break;
+	case HISTORY_EPOCH:
+		s->resets_epoch++;
+		break;
+	default:
+		s->resets_malformed++;
+		break;
+	}
+}
+
+/*
+ * One CHANNEL_STATS_REPLY per channel asked for, in the order asked: its
+ * browser streams, the events and bytes its history holds, and its
+ * oldest and last held ids (nil when it holds none).  A channel the
+ * broker does not know is all zeros.  The names were validated by the
+ * caller.  -1 when b's bound is reached.
+ */
+int
+stats_channels(struct buf *b, const struct proto_msg *msg, struct history *h,
+    const struct streams *st)
+{
+	static const char *const names[] = { "streams", "history_events",
+	    "history_bytes", "subscribers" };
+	const msgpack_object	*o;
+	struct channel		*ch;
+	uint64_t		 values[4];
+	char			 oldest[EVENTID_MAX], last[EVENTID_MAX];
+	size_t			 oldestlen, lastlen, i;
+	uint32_t		 k;
+
+	for (k = 0; k < msg->u.subscribe.nchannels; k++) {
+		o = &msg->u.subscribe.channels[k];
+		ch = channel_find(&h->channels, o->via.str.ptr,
+		    o->via.str.size);
+		values[0] = streams_channel(st, o->via.str.ptr,
+		    o->via.str.size);
+		values[1] = values[2] = values[3] = 0;
+		oldestlen = lastlen = 0;
+		if (ch != NULL) {
+			values[1] = ch->rcount;
+			for (i = 0; i < ch->rcount; i++)
+				values[2] += event_size(channel_at(ch, i));
+			values[3] = ch->nsubs;
+			if (ch->rcount > 0) {
+				oldestlen = history_format_id(h,
+				    channel_oldest(ch)->seq, oldest,
+				    sizeof(oldest));
+				lastlen = history_format_id(h, channel_at(ch,
+				    ch->rcount - 1)->seq, last, sizeof(last));
+			}
+		}
+		if (proto_encode_channel_stats_reply(b, msg->ref,
+		    o->via.str.ptr, o->via.str.size, names, values, 4,
+		    oldestlen > 0 ? oldest : NULL, oldestlen,
+		    lastlen > 0 ? last : NULL, lastlen) == -1)
+			return (-1);
+	}
+	return (0);
 }

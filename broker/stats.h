@@ -11,6 +11,8 @@
 #include "buf.h"
 
 struct history;
+struct proto_msg;
+struct streams;
 
 struct stats {
 	uint64_t	connections;		/* open now */
@@ -22,6 +24,9 @@ struct stats {
 	uint64_t	replays;		/* SUBSCRIBE with a last id honoured */
 	uint64_t	replayed_events;
 	uint64_t	resets;
+	uint64_t	resets_pruned;		/* resets by reason */
+	uint64_t	resets_epoch;
+	uint64_t	resets_malformed;
 	uint64_t	slow_consumer_drops;
 	uint64_t	protocol_errors;	/* connections closed for bad input */
 	uint64_t	accept_errors;		/* incl. EMFILE, connection refused */
@@ -55,6 +60,11 @@ struct stats {
 };
 
 int	stats_reply(struct buf *, uint64_t, const struct stats *,
-	    const struct history *, double);
+	    const struct history *, const struct streams *, double);
+/* Counts a RESET by its reason (a history_cursor() result). */
+void	stats_reset(struct stats *, int);
+/* The CHANNEL_STATS_REPLY frames answering a CHANNEL_STATS. */
+int	stats_channels(struct buf *, const struct proto_msg *,
+	    struct history *, const struct streams *);
 
 #endif

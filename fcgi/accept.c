@@ -59,6 +59,7 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "pubreq.h"
 #include "record.h"
 #include "request.h"
@@ -356,6 +357,13 @@ accept_params(struct accept_conn *c)
 	char			 err[128];
 
 	origin = request_param(&c->req, "HTTP_ORIGIN");
+	buf_init(&b, 0);
+	if (metrics_answer(&c->req, &b) == 1) {	/* metrics, health */
+		accept_answer(c, buf_used(&b) > 0 ? &b : NULL);
+		buf_free(&b);
+		return;
+	}
+	buf_free(&b);
 	if (pubreq_wanted(&c->req)) {
 		accept_post(c);
 		return;

@@ -65,6 +65,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "optnum.h"
 #include "pubconn.h"
 #include "pubreq.h"
@@ -102,6 +103,9 @@ enum {
 	OPT_PUBLIC_CHANNEL,
 	OPT_TOKEN_COOKIE,
 	OPT_PUBLISH_KEY,
+	OPT_METRICS_PATH,
+	OPT_METRICS_ALLOW,
+	OPT_HEALTH_PATH,
 };
 
 static const struct option main_opts[] = {
@@ -124,6 +128,9 @@ static const struct option main_opts[] = {
 	{ "public-channel",	required_argument, NULL, OPT_PUBLIC_CHANNEL },
 	{ "token-cookie",	required_argument, NULL, OPT_TOKEN_COOKIE },
 	{ "publish-key",	required_argument, NULL, OPT_PUBLISH_KEY },
+	{ "metrics-path",	required_argument, NULL, OPT_METRICS_PATH },
+	{ "metrics-allow",	required_argument, NULL, OPT_METRICS_ALLOW },
+	{ "health-path",	required_argument, NULL, OPT_HEALTH_PATH },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 }
 };
@@ -142,6 +149,8 @@ main_usage(FILE *f)
 "                    [--token-key FILE] [--public-channel PATTERN]\n"
 "                    [--token-cookie NAME]\n"
 "                    [--publish-key FILE]\n"
+"                    [--metrics-path PATH] [--metrics-allow CIDRS]\n"
+"                    [--health-path PATH]\n"
 "\n"
 "  -d                   stay in the foreground, log to stderr\n"
 "  -v                   verbose (debug) logging\n"
@@ -165,7 +174,12 @@ main_usage(FILE *f)
 "  --public-channel PAT channel (or prefix*) open without a token\n"
 "                       (repeatable)\n"
 "  --token-cookie NAME  also take the token from this cookie\n"
-"  --publish-key FILE   keys (one a line) that may POST events\n",
+"  --publish-key FILE   keys (one a line) that may POST events\n"
+"  --metrics-path PATH  serve Prometheus metrics at PATH (default: none)\n"
+"  --metrics-allow LIST addresses/networks given metrics, comma-separated,\n"
+"                       repeatable (default " METRICS_ALLOW ")\n"
+"  --health-path PATH   200 while connected to the broker, else 503\n"
+"                       (default " METRICS_HEALTH_PATH "; \"\" for none)\n",
 	    RESPONDER_SOCKET_MODE, RESPONDER_CHANNEL_PARAM,
 	    RESPONDER_MAX_CHANNELS, HTTP_MAX_CHANNELS, RESPONDER_FD_RESERVE,
 	    RESPONDER_MAX_QUEUE, RESPONDER_RETRY_MS, RESPONDER_HEARTBEAT,
@@ -594,6 +608,18 @@ main(int argc, char *argv[])
 		case OPT_PUBLISH_KEY:
 			conf.publish_key = optarg;
 			break;
+		case OPT_METRICS_PATH:
+			metrics_conf.path = optarg;
+			break;
+		case OPT_METRICS_ALLOW:
+			if (cidr_list_add(&metrics_conf.allow, optarg) == -1)
+				fatalx("--metrics-allow: bad address or network "
+				    "in %s (or more than %d)", optarg, CIDR_MAX);
+			metrics_conf.allow_set = 1;
+			break;
+		case OPT_HEALTH_PATH:
+			metrics_conf.health_path = optarg;
+			break;
 		default:
 			main_usage(stderr);
 			return (1);
@@ -605,6 +631,7 @@ main(int argc, char *argv[])
 	}
 	log_init("fastsse-fcgi", foreground, verbose);
 	main_auth(token_key);
+	metrics_init();
 	if (conf.broker == NULL)
 		conf.broker = sockpath_default(NULL);
 	if (conf.publish_key != NULL)

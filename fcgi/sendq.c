@@ -47,6 +47,7 @@ sendq_msg_new(struct buf *b, int raw)
 		return (NULL);
 	m->refs = 1;
 	m->raw = raw;
+	m->born = 0;
 	m->data = buf_detach(b, &m->len);
 	return (m);
 }
@@ -239,4 +240,16 @@ sendq_advance(struct sendq **qp, const struct sendq_batch *b, size_t w)
 		free(q);
 		*qp = NULL;
 	}
+}
+
+size_t
+sendq_count(const struct sendq *q)
+{
+	return (q->n);
+}
+
+const struct sendq_msg *
+sendq_at(const struct sendq *q, size_t i)
+{
+	return (q->items[i]);
 }

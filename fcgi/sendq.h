@@ -30,6 +30,8 @@ struct sendq_msg {
 	int		 raw;		/* already FastCGI records: as is */
 	size_t		 len;
 	char		*data;
+	double		 born;		/* an event: when its frame was read
+					   (ev_now); 0 for anything else */
 };
 
 struct sendq;
@@ -76,6 +78,9 @@ sendq_msg_wire(const struct sendq_msg *m)
 int	sendq_push(struct sendq **, struct sendq_msg *);
 void	sendq_drop(struct sendq **, size_t);
 size_t	sendq_bytes(const struct sendq *);
+/* Messages queued, and the i-th from the head (for the latency). */
+size_t	sendq_count(const struct sendq *);
+const struct sendq_msg *sendq_at(const struct sendq *, size_t);
 size_t	sendq_begun(const struct sendq *);
 int	sendq_batch(const struct sendq *, uint16_t, struct sendq_batch *);
 void	sendq_advance(struct sendq **, const struct sendq_batch *, size_t);

@@ -74,6 +74,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "responder.h"
 #include "sendq.h"
@@ -124,7 +125,7 @@ static int		 stream_shutting_down;
 
 static char		 stream_ping_bytes[] = SSE_PING;
 static struct sendq_msg	 stream_ping = {
-	SENDQ_MSG_STATIC, 0, sizeof(SSE_PING) - 1, stream_ping_bytes
+	SENDQ_MSG_STATIC, 0, sizeof(SSE_PING) - 1, stream_ping_bytes, 0
 };
 
 static void	stream_read_cb(struct ev_loop *, ev_io *, int);
@@ -255,6 +256,7 @@ static int
 stream_flush(struct stream *s)
 {
 	struct sendq_batch	b;
+	struct metrics_peek	mp;
 	ssize_t			w;
 	int			moved = 0, rc = 0;
 
@@ -265,6 +267,7 @@ stream_flush(struct stream *s)
 				break;		/* cannot happen */
 			continue;
 		}
+		metrics_peek(&mp, s->q);
 		w = writev(s->rio.fd, b.iov, b.niov);
 		if (w == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -279,6 +282,7 @@ stream_flush(struct stream *s)
 		if (w > 0)
 			moved = 1;
 		sendq_advance(&s->q, &b, (size_t)w);
+		metrics_written(&mp, s->q);
 		if (s->q == NULL)
 			break;
 		if ((size_t)w < b.total)

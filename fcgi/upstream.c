@@ -75,12 +75,14 @@
 #include "eventid.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "nametab.h"
 #include "proto.h"
 #include "responder.h"
 #include "sockpath.h"
 #include "sse.h"
 #include "stream.h"
+#include "streamcount.h"
 #include "upstream.h"
 
 #define UPSTREAM_OUT_MAX	(64 * 1024 * 1024)
@@ -227,6 +229,7 @@ upstream_join(struct upstream_sub *sub, size_t i, const char *name,
 		nametab_insert(&up_chans, &ch->node, ch->name, len);
 	}
 	ch->refs++;
+	streamcount_add(ch->name, ch->len, 1);
 	sub->chans[i].ch = ch;
 	sub->chans[i].sub = sub;
 	LIST_INSERT_HEAD(&ch->members, &sub->chans[i], entry);
@@ -384,6 +387,7 @@ upstream_detach(struct upstream_sub *s)
 			continue;
 		LIST_REMOVE(&s->chans[i], entry);
 		s->chans[i].ch = NULL;
+		streamcount_add(ch->name, ch->len, -1);
 		if (--ch->refs > 0)
 			continue;
 		if (up_state == UP_READY) {
@@ -466,6 +470,7 @@ upstream_on_subscribed(struct proto_msg *msg)
 		s->implicit = 0;
 	}
 	if (msg->u.subscribed.nreplay > 0) {
+		metrics_replay(msg->u.subscribed.nreplay);
 		s->state = SUB_REPLAY;
 		up_replay_to = s;
 		up_replay_left = msg->u.subscribed.nreplay;
@@ -490,6 +495,7 @@ upstream_on_reset(struct proto_msg *msg)
 
 	upstream_stats.resets++;
 	upstream_seen(h);
+	metrics_reset(r->ptr, r->len);
 	if ((s = upstream_pending_find(msg->ref)) == NULL)
 		return;
 	/* "epoch": the whole new run is replayed; the cursor is its start. */
@@ -563,6 +569,7 @@ upstream_on_event(struct proto_msg *msg)
 		if ((m = upstream_msg(&b, sse_event(&b, i->ptr, i->len,
 		    t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
+		m->born = ev_now(up_loop);
 		upstream_deliver(s, m, idp);
 		sendq_msg_unref(m);
 		return;
@@ -575,6 +582,7 @@ upstream_on_event(struct proto_msg *msg)
 		if (m == NULL && (m = upstream_msg(&b, sse_event(&b, i->ptr,
 		    i->len, t->ptr, t->len, d->ptr, d->len))) == NULL)
 			return;
+		m->born = ev_now(up_loop);	/* the same for every stream */
 		upstream_deliver(sc->sub, m, idp);
 	}
 	sendq_msg_unref(m);
@@ -641,6 +649,12 @@ upstream_on_welcome(struct proto_msg *msg)
 	if (auth_conf.on && proto_encode_revocations(&up_out, 0) == 0)
 		upstream_want_write();
 	upstream_resubscribe();
+	if (streamcount_hello(&up_out) == -1) {
+		upstream_stats.dropped_out++;
+		upstream_doom("output to the broker over its bound");
+		return;
+	}
+	upstream_want_write();
 }
 
 /* A revoked token: refused from now on, its open streams ended. */
@@ -690,6 +704,9 @@ upstream_dispatch(struct proto_msg *msg)
 		break;
 	case PROTO_REVOCATION:
 		upstream_on_revocation(msg);
+		break;
+	case PROTO_STATS_REPLY:
+		streamcount_stats_reply(msg);
 		break;
 	case PROTO_UNSUBSCRIBED:
 	case PROTO_PONG:
@@ -971,6 +988,7 @@ upstream_init(struct ev_loop *loop, const char *path)
 	ev_init(&up_retry, upstream_retry_cb);
 	if (nametab_init(&up_chans, UPSTREAM_BUCKETS0) == -1)
 		fatal("calloc");
+	streamcount_init(loop, upstream_send_counts);
 	upstream_connect();
 }
 
@@ -995,4 +1013,23 @@ void
 upstream_free(void)
 {
 	nametab_free(&up_chans, NULL);
+	streamcount_free();
+}
+
+/*
+ * Sends the stream counts due (streamcount.c's timer asks); over the
+ * output bound the connection is dropped like for any frame, and the
+ * reconnect sends a full snapshot.
+ */
+void
+upstream_send_counts(void)
+{
+	if (up_state != UP_READY)
+		return;
+	if (streamcount_encode(&up_out) == -1) {
+		upstream_stats.dropped_out++;
+		upstream_doom("output to the broker over its bound");
+		return;
+	}
+	upstream_want_write();
 }

@@ -41,5 +41,7 @@ void	upstream_subscribe(struct upstream_sub *);
 /* Forgets it: channels left (unsubscribed when last), pending cleared. */
 void	upstream_detach(struct upstream_sub *);
 int	upstream_connected(void);
+/* Sends the stream counts due to the broker (streamcount.c). */
+void	upstream_send_counts(void);
 
 #endif

@@ -60,7 +60,8 @@
 #define REF_UNSUBSCRIBE		3
 #define REF_STATS		4
 #define REF_PING		5
-#define REF_REVOKE		6
+#define REF_CHSTATS		6
+#define REF_REVOKE		7
 #define REF_LAST		REF_REVOKE	/* the highest kind */
 
 _Static_assert(FASTSSE_E_VERSION == PROTO_E_VERSION, "error codes");
@@ -308,6 +309,7 @@ client_classify(const struct proto_msg *m, enum client_want want,
 		break;
 	case PROTO_PUBLISHED:
 	case PROTO_STATS_REPLY:
+	case PROTO_CHANNEL_STATS_REPLY:
 	case PROTO_PONG:
 	case PROTO_UNSUBSCRIBED:
 	case PROTO_REVOKED:
@@ -1081,4 +1083,106 @@ fastsse_revoke(struct fastsse *c, const char *kind, const char *value,
 	proto_msg_free(&m);
 	client_cut(c, at, flen);
 	return (rv);
+}
+
+struct client_chstats {
+	uint64_t		 ref;
+	const char *const	*channels;
+	size_t			 n;
+};
+
+static int
+client_enc_chstats(struct fastsse *c, void *arg)
+{
+	struct client_chstats	*a = arg;
+	struct proto_str	 names[PROTO_MAX_CHANNELS];
+	size_t			 i;
+
+	for (i = 0; i < a->n; i++) {
+		names[i].ptr = a->channels[i];
+		names[i].len = (uint32_t)strlen(a->channels[i]);
+	}
+	return (proto_encode_channel_stats(&c->out, a->ref, names, a->n));
+}
+
+/* Fills *st from one CHANNEL_STATS_REPLY; strings go into the buffers. */
+static void
+client_chstats_fill(const struct proto_msg *m,
+    struct fastsse_channel_stats *st, char *channel, size_t channelsize,
+    char *oldest, char *last)
+{
+	const msgpack_object_kv	*kv;
+	const char		*k;
+	uint32_t		 i, len;
+
+	memset(st, 0, sizeof(*st));
+	client_copy(channel, channelsize, &m->u.chstats.channel);
+	st->channel = channel;
+	for (i = 0; i < m->u.chstats.n; i++) {
+		kv = &m->u.chstats.kv[i];
+		k = kv->key.via.str.ptr;
+		len = kv->key.via.str.size;
+#define CHSTAT(name, field)						\
+		if (len == sizeof(name) - 1 && memcmp(k, name, len) == 0) \
+			st->field = kv->val.via.u64;
+		CHSTAT("streams", streams);
+		CHSTAT("history_events", history_events);
+		CHSTAT("history_bytes", history_bytes);
+		CHSTAT("subscribers", subscribers);
+#undef CHSTAT
+	}
+	if (m->u.chstats.oldest_id.ptr != NULL) {
+		client_copy(oldest, FASTSSE_ID_MAX, &m->u.chstats.oldest_id);
+		st->oldest_id = oldest;
+	}
+	if (m->u.chstats.last_id.ptr != NULL) {
+		client_copy(last, FASTSSE_ID_MAX, &m->u.chstats.last_id);
+		st->last_id = last;
+	}
+}
+
+int
+fastsse_channel_stats(struct fastsse *c, const char *const *channels,
+    size_t n, int (*cb)(const struct fastsse_channel_stats *, void *),
+    void *arg)
+{
+	struct client_chstats		 a;
+	struct fastsse_channel_stats	 st;
+	struct proto_msg		 m;
+	char				 channel[256];
+	char				 oldest[FASTSSE_ID_MAX];
+	char				 last[FASTSSE_ID_MAX];
+	size_t				 at, flen, i;
+	int				 stop = 0;
+
+	if (client_usable(c) == -1)
+		return (-1);
+	if (n == 0 || n > PROTO_MAX_CHANNELS) {
+		client_seterr(c, 0, "1 to %d channels per request",
+		    PROTO_MAX_CHANNELS);
+		return (-1);
+	}
+	a.ref = client_ref(c, REF_CHSTATS);
+	a.channels = channels;
+	a.n = n;
+	if (client_send(c, client_enc_chstats, &a) == -1)
+		return (-1);
+	/* One reply per channel, or one ERROR for the request. */
+	for (i = 0; i < n; i++) {
+		if (client_wait_ref(c, a.ref, &m, &at, &flen) != 1)
+			return (-1);
+		if (m.type != PROTO_CHANNEL_STATS_REPLY) {
+			client_refused(c, &m);
+			proto_msg_free(&m);
+			client_cut(c, at, flen);
+			return (-1);
+		}
+		client_chstats_fill(&m, &st, channel, sizeof(channel), oldest,
+		    last);
+		proto_msg_free(&m);
+		client_cut(c, at, flen);
+		if (!stop && cb(&st, arg) != 0)
+			stop = 1;
+	}
+	return (0);
 }

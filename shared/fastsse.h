@@ -191,6 +191,28 @@ int		 fastsse_stats(struct fastsse *c,
 		    int (*cb)(const char *name, unsigned long long value,
 		    void *arg), void *arg);
 
+/* What the broker knows of one channel (fastsse_channel_stats). */
+struct fastsse_channel_stats {
+	const char		*channel;
+	unsigned long long	 streams;	/* browser streams, reported
+						   by the responders */
+	unsigned long long	 history_events;
+	unsigned long long	 history_bytes;
+	unsigned long long	 subscribers;	/* broker connections */
+	const char		*oldest_id;	/* NULL: no event held */
+	const char		*last_id;	/* NULL: no event held */
+};
+
+/*
+ * Asks the broker about 1 to 64 channels and calls cb once per channel,
+ * in the order given; the strings in *st live only during the call.  A
+ * non-zero return from cb stops the calls (the answers are still read).
+ */
+int		 fastsse_channel_stats(struct fastsse *c,
+		    const char *const *channels, size_t n,
+		    int (*cb)(const struct fastsse_channel_stats *st,
+		    void *arg), void *arg);
+
 /* A round trip to the broker: checks that it is alive and answering. */
 int		 fastsse_ping(struct fastsse *c);
 

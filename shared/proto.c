@@ -62,6 +62,10 @@ static const struct proto_layout proto_layouts[] = {
 	{ PROTO_UNSUBSCRIBE, "UNSUBSCRIBE", "rc", { "ref", "channels" } },
 	{ PROTO_UNSUBSCRIBED, "UNSUBSCRIBED", "r", { "ref" } },
 	{ PROTO_EVENT, "EVENT", "ssss", { "channel", "id", "type", "data" } },
+	{ PROTO_STREAM_COUNTS, "STREAM_COUNTS", "um", { "full", "counts" } },
+	{ PROTO_CHANNEL_STATS, "CHANNEL_STATS", "rc", { "ref", "channels" } },
+	{ PROTO_CHANNEL_STATS_REPLY, "CHANNEL_STATS_REPLY", "rsmSS",
+	    { "ref", "channel", "stats", "oldest_id", "last_id" } },
 	{ PROTO_STATS, "STATS", "r", { "ref" } },
 	{ PROTO_STATS_REPLY, "STATS_REPLY", "rm", { "ref", "stats" } },
 	{ PROTO_REVOKE, "REVOKE", "rssu", { "ref", "kind", "value", "until" } },
@@ -353,6 +357,7 @@ proto_fill(struct proto_msg *msg, const msgpack_object *a)
 		break;
 	case PROTO_SUBSCRIBE:
 	case PROTO_UNSUBSCRIBE:
+	case PROTO_CHANNEL_STATS:
 		msg->ref = e[0].via.u64;
 		msg->u.subscribe.nchannels = e[1].via.array.size;
 		msg->u.subscribe.channels = e[1].via.array.ptr;
@@ -395,6 +400,19 @@ proto_fill(struct proto_msg *msg, const msgpack_object *a)
 		msg->u.revoke.kind = proto_str_of(&e[0]);
 		msg->u.revoke.value = proto_str_of(&e[1]);
 		msg->u.revoke.until = e[2].via.u64;
+		break;
+	case PROTO_STREAM_COUNTS:
+		msg->u.counts.full = e[0].via.u64;
+		msg->u.counts.n = e[1].via.map.size;
+		msg->u.counts.kv = e[1].via.map.ptr;
+		break;
+	case PROTO_CHANNEL_STATS_REPLY:
+		msg->ref = e[0].via.u64;
+		msg->u.chstats.channel = proto_str_of(&e[1]);
+		msg->u.chstats.n = e[2].via.map.size;
+		msg->u.chstats.kv = e[2].via.map.ptr;
+		msg->u.chstats.oldest_id = proto_str_of(&e[3]);
+		msg->u.chstats.last_id = proto_str_of(&e[4]);
 		break;
 	}
 }
@@ -887,5 +905,70 @@ proto_encode_revocation(struct buf *b, const char *kind, size_t kindlen,
 	proto_pack_str(&f, kind, kindlen);
 	proto_pack_str(&f, value, valuelen);
 	proto_pack_uint(&f, until);
+	return (proto_end(&f));
+}
+
+/* Packs a map of n names to unsigned values. */
+static void
+proto_pack_uintmap(struct proto_frame *f, const char *const *names,
+    const uint64_t *values, size_t n)
+{
+	size_t	i;
+
+	if (!f->failed)
+		msgpack_pack_map(&f->pk, n);
+	for (i = 0; i < n && !f->failed; i++) {
+		proto_pack_str(f, names[i], names[i] ? strlen(names[i]) : 0);
+		proto_pack_uint(f, values[i]);
+	}
+}
+
+int
+proto_encode_stream_counts(struct buf *b, int full,
+    const struct proto_str *names, const uint64_t *counts, size_t n)
+{
+	struct proto_frame	f;
+	size_t			i;
+
+	proto_begin(&f, b, 3);
+	proto_pack_uint(&f, PROTO_STREAM_COUNTS);
+	proto_pack_uint(&f, full ? 1 : 0);
+	if (!f.failed)
+		msgpack_pack_map(&f.pk, n);
+	for (i = 0; i < n && !f.failed; i++) {
+		proto_pack_str(&f, names[i].ptr, names[i].len);
+		proto_pack_uint(&f, counts[i]);
+	}
+	return (proto_end(&f));
+}
+
+int
+proto_encode_channel_stats(struct buf *b, uint64_t ref,
+    const struct proto_str *channels, size_t nchannels)
+{
+	struct proto_frame	f;
+
+	proto_begin(&f, b, 3);
+	proto_pack_uint(&f, PROTO_CHANNEL_STATS);
+	proto_pack_uint(&f, ref);
+	proto_pack_channels(&f, channels, nchannels);
+	return (proto_end(&f));
+}
+
+int
+proto_encode_channel_stats_reply(struct buf *b, uint64_t ref,
+    const char *channel, size_t channellen, const char *const *names,
+    const uint64_t *values, size_t n, const char *oldest_id,
+    size_t oldest_idlen, const char *last_id, size_t last_idlen)
+{
+	struct proto_frame	f;
+
+	proto_begin(&f, b, 6);
+	proto_pack_uint(&f, PROTO_CHANNEL_STATS_REPLY);
+	proto_pack_uint(&f, ref);
+	proto_pack_str(&f, channel, channellen);
+	proto_pack_uintmap(&f, names, values, n);
+	proto_pack_str_or_nil(&f, oldest_id, oldest_idlen);
+	proto_pack_str_or_nil(&f, last_id, last_idlen);
 	return (proto_end(&f));
 }

@@ -93,6 +93,18 @@ struct proto_msg {
 			struct proto_str value;
 			uint64_t	 until;
 		} revoke;
+		struct {	/* STREAM_COUNTS */
+			uint64_t	 full;	/* replaces all reported */
+			uint32_t	 n;
+			const msgpack_object_kv *kv;	/* channel: count */
+		} counts;
+		struct {	/* CHANNEL_STATS_REPLY */
+			struct proto_str channel;
+			uint32_t	 n;
+			const msgpack_object_kv *kv;	/* name: uint */
+			struct proto_str oldest_id;	/* ptr NULL: none */
+			struct proto_str last_id;	/* ptr NULL: none */
+		} chstats;
 	} u;
 	msgpack_unpacked	unpacked;
 };
@@ -171,5 +183,16 @@ int	proto_encode_revocations(struct buf *b, uint64_t ref);
 int	proto_encode_revocation(struct buf *b,
 	    const char *kind, size_t kindlen,
 	    const char *value, size_t valuelen, uint64_t until);
+/* STREAM_COUNTS: n channels (names[i], counts[i]); full 0 or 1. */
+int	proto_encode_stream_counts(struct buf *b, int full,
+	    const struct proto_str *names, const uint64_t *counts, size_t n);
+/* CHANNEL_STATS: its channels are read as u.subscribe once decoded. */
+int	proto_encode_channel_stats(struct buf *b, uint64_t ref,
+	    const struct proto_str *channels, size_t nchannels);
+int	proto_encode_channel_stats_reply(struct buf *b, uint64_t ref,
+	    const char *channel, size_t channellen,
+	    const char *const *names, const uint64_t *values, size_t n,
+	    const char *oldest_id, size_t oldest_idlen,
+	    const char *last_id, size_t last_idlen);
 
 #endif

@@ -16,6 +16,7 @@
 #define PROTO_MAX_CHANNELS	64		/* per SUBSCRIBE/UNSUBSCRIBE */
 #define PROTO_MAX_DEPTH		16		/* nesting of arrays/maps in data */
 #define PROTO_IDEM_KEY_MAX	255		/* bytes of a PUBLISH_ONCE key */
+#define PROTO_MAX_COUNTS	1024		/* channels per STREAM_COUNTS */
 
 /* Roles a client announces in HELLO; a bit set. */
 #define PROTO_ROLE_PUBLISHER	0x1
@@ -53,9 +54,17 @@ enum proto_type {
 	PROTO_UNSUBSCRIBED = 24,/* b->c [24, ref] */
 	PROTO_EVENT = 25,	/* b->c [25, channel, id, type, data] */
 
+	/* Stream counts, 30-39: a responder tells how many browser streams
+	   it holds per channel; no answer. */
+	PROTO_STREAM_COUNTS = 30, /* c->b [30, full, {channel: count, ...}] */
+
 	/* Statistics, 40-49. */
 	PROTO_STATS = 40,	/* c->b [40, ref] */
 	PROTO_STATS_REPLY = 41,	/* b->c [41, ref, {name: uint, ...}] */
+	PROTO_CHANNEL_STATS = 42, /* c->b [42, ref, [channel, ...]] */
+	PROTO_CHANNEL_STATS_REPLY = 43,	/* b->c [43, ref, channel,
+				   {name: uint, ...}, oldest_id|nil,
+				   last_id|nil], one per channel asked */
 
 	/* Revocation of subscribe tokens, 50-59. */
 	PROTO_REVOKE = 50,	/* c->b [50, ref, kind, value, until] */

@@ -4,7 +4,8 @@
 # demo and to run its whole test suite (web servers, Nchan for the
 # benchmark, Chromium for the browser test, node for the test clients,
 # clang for the libFuzzer runs: Debian 12's clang brings libFuzzer's
-# runtime with libclang-common-14-dev).
+# runtime with libclang-common-14-dev; python3-prometheus-client's parser
+# checks the metrics the monitoring tests scrape).
 # Run as root on Debian 12.
 set -e
 if [ "$(id -u)" -ne 0 ]; then
@@ -25,7 +26,8 @@ apt-get install -y -q --no-install-recommends \
 	curl ca-certificates procps psmisc valgrind \
 	clang \
 	chromium fonts-dejavu-core \
-	python3 python3-msgpack php-cli php-msgpack
+	python3 python3-msgpack php-cli php-msgpack \
+	python3-prometheus-client
 # The test clients run on node 18 or later (tests/web/package.json); a
 # machine may already have a newer node than Debian 12's nodejs (18.x),
 # so that is only installed when node is missing.

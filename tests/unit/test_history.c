@@ -16,6 +16,7 @@
 #include "history.h"
 #include "proto.h"
 #include "stats.h"
+#include "streams.h"
 #include "tap.h"
 
 #define EPOCH	1234567890123ULL
@@ -429,6 +430,7 @@ test_stats(void)
 	uint32_t	 j;
 	int		 found, missing = 0;
 	uint64_t	 events = 0, uptime = 0;
+	struct streams	 streams;
 
 	memset(&st, 0, sizeof(st));
 	st.start = 100;
@@ -436,7 +438,10 @@ test_stats(void)
 	pub(&h, "s", 1);
 	pub(&h, "s", 1);
 	buf_init(&b, 0);
-	ok(stats_reply(&b, 7, &st, &h, 142.5) == 0, "stats: reply encodes");
+	streams_init(&streams, 10);
+	ok(stats_reply(&b, 7, &st, &h, &streams, 142.5) == 0,
+	    "stats: reply encodes");
+	streams_free(&streams);
 	is_int(proto_decode(buf_head(&b), buf_used(&b), 0, &msg, &used, err,
 	    sizeof(err)), PROTO_OK, "stats: reply decodes");
 	is_int(msg.type, PROTO_STATS_REPLY, "stats: STATS_REPLY");

@@ -34,6 +34,7 @@ static const struct proto_str chans[] = {
 };
 static const char *const stat_names[] = { "connections", "uptime_seconds" };
 static const uint64_t stat_values[] = { 3, UINT64_MAX };
+static const uint64_t counts[] = { 7, 0 };
 
 static uint64_t	rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -139,6 +140,20 @@ make_samples(void)
 	ok(proto_encode_stats_reply(&b, 11, stat_names, stat_values, 2) == 0,
 	    "encode STATS_REPLY");
 	add_sample("STATS_REPLY", &b);
+	ok(proto_encode_stream_counts(&b, 1, chans, counts, 2) == 0,
+	    "encode STREAM_COUNTS");
+	add_sample("STREAM_COUNTS", &b);
+	ok(proto_encode_channel_stats(&b, 12, chans, 2) == 0,
+	    "encode CHANNEL_STATS");
+	add_sample("CHANNEL_STATS", &b);
+	ok(proto_encode_channel_stats_reply(&b, 12, "news", 4, stat_names,
+	    stat_values, 2, "hddypumtc0-3", 12, "hddypumtc0-9", 12) == 0,
+	    "encode CHANNEL_STATS_REPLY");
+	add_sample("CHANNEL_STATS_REPLY", &b);
+	ok(proto_encode_channel_stats_reply(&b, 12, "news", 4, stat_names,
+	    stat_values, 0, NULL, 0, NULL, 0) == 0,
+	    "encode CHANNEL_STATS_REPLY of an empty channel");
+	add_sample("CHANNEL_STATS_REPLY-nil", &b);
 	ok(proto_encode_revoke(&b, 12, "sub", 3, "alice", 5, 1900000000) == 0,
 	    "encode REVOKE");
 	add_sample("REVOKE", &b);
@@ -233,6 +248,30 @@ check_sample(const char *name, const struct proto_msg *m)
 		    str_is(m->u.event.channel, "news") &&
 		    str_is(m->u.event.id, "hddypumtc0-2") &&
 		    str_is(m->u.event.type, "message") &&
+	if (strcmp(name, "STREAM_COUNTS") == 0)
+		return (m->type == PROTO_STREAM_COUNTS && m->ref == 0 &&
+		    m->u.counts.full == 1 && m->u.counts.n == 2 &&
+		    obj_str_is(&m->u.counts.kv[0].key, "news") &&
+		    m->u.counts.kv[0].val.via.u64 == 7 &&
+		    obj_str_is(&m->u.counts.kv[1].key, "sport") &&
+		    m->u.counts.kv[1].val.via.u64 == 0);
+	if (strcmp(name, "CHANNEL_STATS") == 0)
+		return (m->type == PROTO_CHANNEL_STATS && m->ref == 12 &&
+		    m->u.subscribe.nchannels == 2 &&
+		    obj_str_is(&m->u.subscribe.channels[0], "news") &&
+		    obj_str_is(&m->u.subscribe.channels[1], "sport"));
+	if (strcmp(name, "CHANNEL_STATS_REPLY") == 0)
+		return (m->type == PROTO_CHANNEL_STATS_REPLY && m->ref == 12 &&
+		    str_is(m->u.chstats.channel, "news") &&
+		    m->u.chstats.n == 2 &&
+		    obj_str_is(&m->u.chstats.kv[0].key, "connections") &&
+		    m->u.chstats.kv[1].val.via.u64 == UINT64_MAX &&
+		    str_is(m->u.chstats.oldest_id, "hddypumtc0-3") &&
+		    str_is(m->u.chstats.last_id, "hddypumtc0-9"));
+	if (strcmp(name, "CHANNEL_STATS_REPLY-nil") == 0)
+		return (m->type == PROTO_CHANNEL_STATS_REPLY &&
+		    m->u.chstats.n == 0 && m->u.chstats.oldest_id.ptr == NULL &&
+		    m->u.chstats.last_id.ptr == NULL);
 		    str_is(m->u.event.data, "hello"));
 	if (strcmp(name, "STATS") == 0)
 		return (m->type == PROTO_STATS && m->ref == 11);
@@ -497,6 +536,9 @@ accepted(char class)
 	}
 	return ("");
 }
+		{ PROTO_STREAM_COUNTS, "um", "1m" },
+		{ PROTO_CHANNEL_STATS, "rc", "1c" },
+		{ PROTO_CHANNEL_STATS_REPLY, "rsmSS", "1smss" },
 
 static void
 test_field_types(void)
