@@ -49,6 +49,8 @@ main_usage(FILE *f)
 "      --max-channels N         channels in total (default %d)\n"
 "      --max-subscriptions N    channels per connection (default %d)\n"
 "  -d, --foreground             stay in the foreground, log to stderr\n"
+"      --log-file PATH          log to PATH (absolute; SIGHUP reopens it)\n"
+"      --syslog                 log to syslog even with -d\n"
 "  -v, --verbose                log debug messages\n"
 "  -n, --check                  check the options and exit\n"
 "  -h, --help                   show this help\n"
@@ -122,6 +124,8 @@ main(int argc, char **argv)
 		{ "check",		no_argument, NULL, 'n' },
 		{ "help",		no_argument, NULL, 'h' },
 		{ "version",		no_argument, NULL, 'V' },
+		{ "log-file",		required_argument, NULL, 'L' + 256 },
+		{ "syslog",		no_argument, NULL, 'Y' + 256 },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct broker_opts	 opts;
@@ -132,7 +136,8 @@ main(int argc, char **argv)
 	unsigned long		 mode;
 	size_t			 age, secs;
 	uint64_t		 epoch;
-	int			 ch, check = 0;
+	int			 ch, check = 0, use_syslog = 0;
+	const char		*log_path = NULL;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.socket_mode = BROKER_SOCKET_MODE;
@@ -215,6 +220,15 @@ main(int argc, char **argv)
 		case 'V':
 			printf(BROKER_NAME " " PACKAGE_VERSION "\n");
 			exit(0);
+		case 'L' + 256:
+			if (*optarg != '/')
+				fatalx("--log-file: %s is not an absolute path",
+				    optarg);
+			log_path = optarg;
+			break;
+		case 'Y' + 256:
+			use_syslog = 1;
+			break;
 		default:
 			main_usage(stderr);
 			exit(1);
@@ -244,6 +258,11 @@ main(int argc, char **argv)
 		exit(0);
 	}
 	log_setverbose(opts.verbose);
+	if (use_syslog)
+		log_syslog();
+	if (log_path != NULL && log_file(log_path) == -1)
+		fatal("--log-file %s", log_path);
+	log_sighup();
 
 	if (server_listen(&server, &opts) == -1)
 		exit(1);
