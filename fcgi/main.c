@@ -468,6 +468,10 @@ main_log_stats(void)
 	    (unsigned long long)upstream_stats.events,
 	    (unsigned long long)upstream_stats.subscribes,
 	    (unsigned long long)upstream_stats.resets);
+	if (main_stopping)
+		log_info("drain: %llu stream(s) told a retry: within %lu s",
+		    (unsigned long long)stream_stats.drained,
+		    conf.drain_spread_ms / 1000);
 }
 
 static void

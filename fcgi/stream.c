@@ -51,6 +51,11 @@
  * to it fails, and Apache's first write after the browser left still
  * succeeds: two pings per interval make a vanished browser noticed within
  * one --heartbeat interval behind every server.
+ *
+ * Shutdown: every open stream is first sent a "retry:" of a random time
+ * within --drain-spread (counted in drained), then ended, so the browsers
+ * of a stopping responder come back spread over that window rather than
+ * in one burst at the next process.
  */
 #include "config.h"
 
