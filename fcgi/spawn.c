@@ -157,6 +157,22 @@ spawn_lock(const char *path, char *err, size_t errlen)
 	    SPAWN_LOCK_WAIT));
 }
 
+/* Closes every fd from lowfd up, in the child before exec. */
+static void
+spawn_closefrom(int lowfd)
+{
+#ifdef HAVE_CLOSEFROM
+	closefrom(lowfd);
+#else
+	long	max = sysconf(_SC_OPEN_MAX), fd;
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = lowfd; fd < max; fd++)
+		close((int)fd);
+#endif
+}
+
 /*
  * Runs the broker and waits for the process we started to exit, which
  * it does once it listens and has daemonised (see the top).
@@ -182,6 +198,8 @@ spawn_run(const char *program, const char *path, char *err, size_t errlen)
 			if (fd > 2)
 				close(fd);
 		}
+		/* Nor any other fd we hold (systemd's socket, at fd 3). */
+		spawn_closefrom(3);
 		signal(SIGPIPE, SIG_DFL);
 		execl(program, program, "--socket", path, "--log-file",
 		    logpath, (char *)NULL);
