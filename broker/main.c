@@ -56,6 +56,8 @@ main_usage(FILE *f)
 "      --recover                start from what is intact of a damaged\n"
 "                               journal (the rest is set aside)\n"
 "  -d, --foreground             stay in the foreground, log to stderr\n"
+"      --log-file PATH          log to PATH (absolute; SIGHUP reopens it)\n"
+"      --syslog                 log to syslog even with -d\n"
 "  -v, --verbose                log debug messages\n"
 "  -n, --check                  check the options and exit\n"
 "  -h, --help                   show this help\n"
@@ -151,6 +153,8 @@ main(int argc, char **argv)
 		{ "check",		no_argument, NULL, 'n' },
 		{ "help",		no_argument, NULL, 'h' },
 		{ "version",		no_argument, NULL, 'V' },
+		{ "log-file",		required_argument, NULL, 'L' + 256 },
+		{ "syslog",		no_argument, NULL, 'Y' + 256 },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct broker_opts	 opts;
@@ -161,8 +165,8 @@ main(int argc, char **argv)
 	unsigned long		 mode;
 	size_t			 age, secs;
 	uint64_t		 epoch;
-	const char		*data_dir = NULL;
-	int			 ch, check = 0;
+	const char		*data_dir = NULL, *log_path = NULL;
+	int			 ch, check = 0, use_syslog = 0;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.socket_mode = BROKER_SOCKET_MODE;
@@ -257,6 +261,15 @@ main(int argc, char **argv)
 		case 'V':
 			printf(BROKER_NAME " " PACKAGE_VERSION "\n");
 			exit(0);
+		case 'L' + 256:
+			if (*optarg != '/')
+				fatalx("--log-file: %s is not an absolute path",
+				    optarg);
+			log_path = optarg;
+			break;
+		case 'Y' + 256:
+			use_syslog = 1;
+			break;
 		default:
 			main_usage(stderr);
 			exit(1);
@@ -288,6 +301,11 @@ main(int argc, char **argv)
 		exit(0);
 	}
 	log_setverbose(opts.verbose);
+	if (use_syslog)
+		log_syslog();
+	if (log_path != NULL && log_file(log_path) == -1)
+		fatal("--log-file %s", log_path);
+	log_sighup();
 
 	if (server_listen(&server, &opts) == -1)
 		exit(1);

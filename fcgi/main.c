@@ -28,7 +28,9 @@
  *   lighttpd need to end the response cleanly.
  *
  * - Signals are ev_signal watchers: SIGTERM/SIGINT end every stream
- *   properly, stop accepting and exit; SIGUSR1 logs the counters.
+ *   properly (each first told a random retry: within --drain-spread, so
+ *   the browsers come back spread out), stop accepting and exit; SIGUSR1
+ *   logs the counters.  SIGHUP reopens --log-file (shared/log.c).
  *   SIGPIPE is ignored: writes fail with EPIPE, which ends that stream.
  *
  * Sockets: with --listen the responder opens its own FastCGI socket (for
@@ -38,7 +40,12 @@
  * removed only if it is still the one created (same device and inode).
  * An flock()ed "PATH.lock" (no symlink, owned by us or root) makes two
  * responders starting together refuse each other.  Without --listen, fd 0
- * is the listening socket, as lighttpd's bin-path and mod_fcgid pass it.
+ * is the listening socket, as lighttpd's bin-path and mod_fcgid pass it,
+ * unless systemd passed one (socket activation: LISTEN_PID is ours and
+ * LISTEN_FDS is 1; the socket is fd 3).  That protocol is two environment
+ * variables and a fixed fd, read by main_listen_fds, rather than a link
+ * to libsystemd for sd_listen_fds: the same binary then runs on hosts
+ * without systemd's library (the hosting this responder is also for).
  */
 #include "config.h"
 
@@ -71,6 +78,7 @@
 #include "pubreq.h"
 #include "responder.h"
 #include "sockpath.h"
+#include "spawn.h"
 #include "stream.h"
 #include "upstream.h"
 
@@ -106,6 +114,10 @@ enum {
 	OPT_METRICS_PATH,
 	OPT_METRICS_ALLOW,
 	OPT_HEALTH_PATH,
+	OPT_DRAIN_SPREAD,
+	OPT_LOG_FILE,
+	OPT_SYSLOG,
+	OPT_SPAWN_BROKER,
 };
 
 static const struct option main_opts[] = {
@@ -131,6 +143,10 @@ static const struct option main_opts[] = {
 	{ "metrics-path",	required_argument, NULL, OPT_METRICS_PATH },
 	{ "metrics-allow",	required_argument, NULL, OPT_METRICS_ALLOW },
 	{ "health-path",	required_argument, NULL, OPT_HEALTH_PATH },
+	{ "drain-spread",	required_argument, NULL, OPT_DRAIN_SPREAD },
+	{ "log-file",		required_argument, NULL, OPT_LOG_FILE },
+	{ "syslog",		no_argument,	   NULL, OPT_SYSLOG },
+	{ "spawn-broker",	optional_argument, NULL, OPT_SPAWN_BROKER },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 }
 };
@@ -151,6 +167,8 @@ main_usage(FILE *f)
 "                    [--publish-key FILE]\n"
 "                    [--metrics-path PATH] [--metrics-allow CIDRS]\n"
 "                    [--health-path PATH]\n"
+"                    [--drain-spread SECONDS] [--log-file PATH] [--syslog]\n"
+"                    [--spawn-broker[=PROGRAM]]\n"
 "\n"
 "  -d                   stay in the foreground, log to stderr\n"
 "  -v                   verbose (debug) logging\n"
@@ -179,12 +197,17 @@ main_usage(FILE *f)
 "  --metrics-allow LIST addresses/networks given metrics, comma-separated,\n"
 "                       repeatable (default " METRICS_ALLOW ")\n"
 "  --health-path PATH   200 while connected to the broker, else 503\n"
-"                       (default " METRICS_HEALTH_PATH "; \"\" for none)\n",
+"                       (default " METRICS_HEALTH_PATH "; \"\" for none)\n"
+"  --drain-spread SECS  at exit, tell each browser to come back after a\n"
+"                       random 1 to SECS seconds (default %d; 0: no)\n"
+"  --log-file PATH      log to PATH (absolute; SIGHUP reopens it)\n"
+"  --syslog             log to syslog even with -d\n"
+"  --spawn-broker[=P]   start the broker (program P) if none answers\n",
 	    RESPONDER_SOCKET_MODE, RESPONDER_CHANNEL_PARAM,
 	    RESPONDER_MAX_CHANNELS, HTTP_MAX_CHANNELS, RESPONDER_FD_RESERVE,
 	    RESPONDER_MAX_QUEUE, RESPONDER_RETRY_MS, RESPONDER_HEARTBEAT,
 	    RESPONDER_CORS_MAX_AGE, RESPONDER_REQUEST_TIMEOUT,
-	    RESPONDER_BACKLOG);
+	    RESPONDER_BACKLOG, RESPONDER_DRAIN_SPREAD);
 }
 
 /* A number option in [min, max], or exit with a message. */
@@ -352,6 +375,35 @@ main_fd0_listens(void)
 	    errno == ENOTCONN);
 }
 
+/*
+ * The socket systemd passed (socket activation), or -1: LISTEN_PID must
+ * be ours (the variables are meant for one process, not its children,
+ * so they are removed) and exactly one socket passed, at fd 3.
+ */
+static int
+main_listen_fds(void)
+{
+	const char		*pid = getenv("LISTEN_PID");
+	const char		*fds = getenv("LISTEN_FDS");
+	unsigned long long	 p, n;
+	int			 flags;
+
+	if (pid == NULL || fds == NULL)
+		return (-1);
+	if (optnum_parse(pid, 1, LLONG_MAX, &p) == -1 ||
+	    p != (unsigned long long)getpid())
+		return (-1);
+	if (optnum_parse(fds, 0, INT_MAX, &n) == -1 || n != 1)
+		fatalx("LISTEN_FDS=%s: want exactly one socket", fds);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if ((flags = fcntl(3, F_GETFD)) == -1)
+		fatal("LISTEN_FDS: fd 3");
+	fcntl(3, F_SETFD, flags | FD_CLOEXEC);
+	return (3);
+}
+
 /* Removes the socket at exit, only if it is still the one we made. */
 static void
 main_unlink_socket(void)
@@ -359,6 +411,27 @@ main_unlink_socket(void)
 	if (main_sock.path != NULL && !sockpath_unlink(&main_sock))
 		log_info("%s is not our socket any more: left alone",
 		    main_sock.path);
+}
+
+/*
+ * --spawn-broker: a broker answering on conf.broker, started by us if
+ * none does (spawn.c).  A failure is said and the responder goes on: it
+ * connects to a broker whenever one answers.
+ */
+static void
+main_spawn_broker(const char *program)
+{
+	char	 err[512];
+	int	 started;
+
+	if (spawn_broker(program, conf.broker, &started, err,
+	    sizeof(err)) == -1)
+		log_warnx("no broker on %s: %s", conf.broker, err);
+	else if (started)
+		log_info("started %s on %s (its log: %s.log)", program,
+		    conf.broker, conf.broker);
+	else
+		log_debug("a broker answers on %s", conf.broker);
 }
 
 static void
@@ -447,6 +520,10 @@ main_log_stats(void)
 		    (unsigned long long)auth_stats.revoked_open,
 		    (unsigned long long)auth_stats.revokes_dropped);
 	pubconn_log_stats();
+	if (main_stopping)
+		log_info("drain: %llu stream(s) told a retry: within %lu s",
+		    (unsigned long long)stream_stats.drained,
+		    conf.drain_spread_ms / 1000);
 }
 
 /* Loads the token keys; the settings that go with them need them. */
@@ -491,7 +568,9 @@ main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 int
 main(int argc, char *argv[])
 {
-	const char	*listen_addr = NULL, *token_key = NULL;
+	const char	*listen_addr = NULL, *token_key = NULL, *log_path = NULL;
+	const char	*spawn_program = NULL;
+	int		 use_syslog = 0;
 	unsigned long	 mode = RESPONDER_SOCKET_MODE;
 	unsigned long long max_streams = 0;
 	int		 ch, foreground = 0, verbose = 0, fd, backlog;
@@ -501,6 +580,7 @@ main(int argc, char *argv[])
 	conf.max_channels = RESPONDER_MAX_CHANNELS;
 	conf.max_queue = RESPONDER_MAX_QUEUE;
 	conf.retry_ms = RESPONDER_RETRY_MS;
+	conf.drain_spread_ms = RESPONDER_DRAIN_SPREAD * 1000UL;
 	conf.heartbeat = RESPONDER_HEARTBEAT;
 	conf.request_timeout = RESPONDER_REQUEST_TIMEOUT;
 	conf.cors.max_age = RESPONDER_CORS_MAX_AGE;
@@ -620,6 +700,23 @@ main(int argc, char *argv[])
 		case OPT_HEALTH_PATH:
 			metrics_conf.health_path = optarg;
 			break;
+		case OPT_DRAIN_SPREAD:
+			conf.drain_spread_ms = 1000UL * main_number(
+			    "drain-spread", optarg, 0, 3600);
+			break;
+		case OPT_LOG_FILE:
+			if (*optarg != '/')
+				fatalx("--log-file: %s is not an absolute path",
+				    optarg);
+			log_path = optarg;
+			break;
+		case OPT_SYSLOG:
+			use_syslog = 1;
+			break;
+		case OPT_SPAWN_BROKER:
+			spawn_program = optarg != NULL ? optarg :
+			    spawn_default_program();
+			break;
 		default:
 			main_usage(stderr);
 			return (1);
@@ -630,12 +727,19 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	log_init("fastsse-fcgi", foreground, verbose);
+	if (use_syslog)
+		log_syslog();
+	if (log_path != NULL && log_file(log_path) == -1)
+		fatal("--log-file %s", log_path);
+	log_sighup();
 	main_auth(token_key);
 	metrics_init();
 	if (conf.broker == NULL)
 		conf.broker = sockpath_default(NULL);
 	if (conf.publish_key != NULL)
 		pubreq_init(conf.publish_key);
+	if (spawn_program != NULL)
+		main_spawn_broker(spawn_program);
 
 	nofile = main_raise_nofile();
 	conf.max_streams = nofile > RESPONDER_FD_RESERVE * 2 ?
@@ -651,6 +755,8 @@ main(int argc, char *argv[])
 
 	if (listen_addr != NULL)
 		fd = main_listen(listen_addr, (mode_t)mode, backlog);
+	else if ((fd = main_listen_fds()) != -1)
+		;	/* systemd's socket */
 	else {
 		if (!main_fd0_listens())
 			fatalx("fd 0 is not a listening socket: use --listen "
@@ -676,7 +782,8 @@ main(int argc, char *argv[])
 		pubreq_start(main_loop, conf.broker);
 	accept_start(main_loop, fd, main_stop);
 	log_info("ready: %s, broker %s, up to %zu streams",
-	    listen_addr != NULL ? listen_addr : "fd 0", conf.broker,
+	    listen_addr != NULL ? listen_addr : fd == 3 ? "systemd's socket" :
+	    "fd 0", conf.broker,
 	    conf.max_streams);
 
 	ev_run(main_loop, 0);

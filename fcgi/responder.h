@@ -23,6 +23,8 @@
 #define RESPONDER_FD_RESERVE		64	/* fds kept for the rest */
 #define RESPONDER_CORS_MAX_AGE		600
 #define RESPONDER_SHUTDOWN_GRACE	2.0	/* seconds to flush at exit */
+#define RESPONDER_DRAIN_SPREAD		10	/* seconds: retry: spread at exit */
+#define RESPONDER_DRAIN_MIN_MS		1000	/* shortest retry: at exit */
 
 struct responder_conf {
 	const char	*broker;	/* broker socket path */
@@ -32,6 +34,7 @@ struct responder_conf {
 	size_t		 max_queue;
 	unsigned long	 retry_ms;
 	unsigned long	 retry_jitter_ms;
+	unsigned long	 drain_spread_ms;	/* 0: end streams plainly */
 	double		 heartbeat;
 	double		 request_timeout;
 	struct http_cors cors;

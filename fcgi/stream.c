@@ -57,6 +57,11 @@
  * each has its own time).  At exp, or when the broker revokes its sub or
  * jti, the stream gets the token-expired event and is ended
  * (auth_stats.expired_open, revoked_open).
+ *
+ * Shutdown: every open stream is first sent a "retry:" of a random time
+ * within --drain-spread (counted in drained), then ended, so the browsers
+ * of a stopping responder come back spread over that window rather than
+ * in one burst at the next process.
  */
 #include "config.h"
 
@@ -121,6 +126,7 @@ static ev_check		 stream_reap_ev;
 static TAILQ_HEAD(, stream) stream_reapq =
     TAILQ_HEAD_INITIALIZER(stream_reapq);	/* doomed, see the top */
 static void		(*stream_done_cb)(void);
+static void		 stream_drain_retry(struct stream *);
 static int		 stream_shutting_down;
 
 static char		 stream_ping_bytes[] = SSE_PING;
@@ -694,11 +700,45 @@ stream_shutdown(void (*cb)(void))
 	stream_done_cb = cb;
 	for (s = TAILQ_FIRST(&stream_list); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, hb_entry);
+		if (conf.drain_spread_ms > 0)
+			stream_drain_retry(s);
 		stream_end(s);
 	}
 	stream_reap();
 	if (stream_n == 0 && cb != NULL)
 		cb();
+}
+
+/*
+ * Before a stream is ended at shutdown: tells its browser to come back
+ * after a random time in [RESPONDER_DRAIN_MIN_MS, --drain-spread], so the
+ * browsers of a stopping responder return spread over that window
+ * instead of all in the same second (EventSource waits its last retry:
+ * before reconnecting).  The line goes out with stream_end's flush; a
+ * browser whose socket is full misses it and keeps its old retry:, as it
+ * is a slow one anyway.  Counted in drained.
+ */
+static void
+stream_drain_retry(struct stream *s)
+{
+	struct sendq_msg	*m;
+	struct buf		 b;
+	unsigned long		 ms, lo = RESPONDER_DRAIN_MIN_MS;
+
+	if (s->state != STREAM_OPEN)
+		return;
+	if (lo > conf.drain_spread_ms)
+		lo = conf.drain_spread_ms;
+	ms = lo + arc4random_uniform((uint32_t)(conf.drain_spread_ms - lo) +
+	    1);
+	buf_init(&b, 0);
+	if (sse_preamble(&b, ms) == -1 || (m = sendq_msg_new(&b, 0)) == NULL) {
+		buf_free(&b);
+		return;
+	}
+	stream_stats.drained++;
+	stream_send(s, m);
+	sendq_msg_unref(m);
 }
 
 /* At exit: closes what is left without ceremony. */

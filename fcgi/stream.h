@@ -37,6 +37,7 @@ struct stream_stats {
 	uint64_t	events;			/* events sent to streams */
 	uint64_t	pings;
 	uint64_t	queued;			/* flushes that had to wait */
+	uint64_t	drained;		/* told a spread retry: at exit */
 };
 
 extern struct stream_stats stream_stats;
@@ -54,7 +55,10 @@ void	stream_deliver(struct stream *, struct sendq_msg *);
 uint64_t stream_id(const struct stream *);
 void	stream_end(struct stream *);
 void	stream_reap(void);
-/* Ends every stream; cb runs once none is left. */
+/*
+ * Ends every stream (each first told a random retry: within
+ * --drain-spread, see stream.c); cb runs once none is left.
+ */
 void	stream_shutdown(void (*cb)(void));
 void	stream_free_all(void);
 /*

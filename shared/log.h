@@ -10,6 +10,9 @@
 
 void	log_init(const char *, int, int);
 void	log_setverbose(int);
+int	log_file(const char *);
+void	log_sighup(void);
+void	log_syslog(void);
 int	log_getverbose(void);
 void	log_warn_(const char *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -28,6 +28,9 @@ apt-get install -y -q --no-install-recommends \
 	chromium fonts-dejavu-core \
 	python3 python3-msgpack php-cli php-msgpack \
 	python3-prometheus-client
+# systemd-analyze and systemd-socket-activate check the service units
+# (tests/integration/service.sh); already there on a Debian system.
+apt-get install -y -q --no-install-recommends systemd
 # The test clients run on node 18 or later (tests/web/package.json); a
 # machine may already have a newer node than Debian 12's nodejs (18.x),
 # so that is only installed when node is missing.
