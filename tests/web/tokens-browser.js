@@ -57,8 +57,9 @@ h.main('lighttpd', { retry: 300, respArgs: ['--token-key', keyFile,
 		const page = ctx.pages()[0] || await ctx.newPage();
 		const consoleErrors = [];
 		page.on('pageerror', (e) => consoleErrors.push(String(e)));
-		// The first token lives 6 s: the page must renew it.
-		fs.writeFileSync(tokenFile, mint(6) + '\n', { mode: 0o644 });
+		// The first token lives 12 s (time enough for a loaded
+		// machine to open the page): the page must renew it.
+		fs.writeFileSync(tokenFile, mint(12) + '\n', { mode: 0o644 });
 		await page.goto(env.url('/?channel=private.news' +
 		    '&tokenurl=/token.txt'));
 		await page.waitForFunction(() => document.getElementById(
@@ -80,7 +81,7 @@ h.main('lighttpd', { retry: 300, respArgs: ['--token-key', keyFile,
 		tap.ok(first, 'events of the private channel show');
 
 		tap.ok(await waitFor(async () => await counter(page,
-		    'renewals') >= 1, 20000), 'at expiry the page gets ' +
+		    'renewals') >= 1, 30000), 'at expiry the page gets ' +
 		    'token-expired and fetches a new token');
 		tap.ok(await waitFor(() => page.evaluate(() => Array.from(
 		    document.querySelectorAll('#log li.note')).some((n) =>
