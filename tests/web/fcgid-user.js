@@ -246,8 +246,13 @@ async function main() {
 		    'PSS ' + ap.pss + ' KiB (' + ((ap.pss - apache0.pss) /
 		    (NSTREAMS - 2)).toFixed(0) + ' per stream past the first ' +
 		    'two); broker PSS ' + bm.pss + ' KiB');
-		tap.ok(m.pss / rp.length < 1024, 'a responder process costs ' +
-		    'under 1 MiB PSS');
+		// AddressSanitizer's shadow memory makes PSS no measure.
+		if (fs.readFileSync(h.bin.responder).includes('__asan_init'))
+			tap.note('PSS per process not checked: built with ' +
+			    'AddressSanitizer');
+		else
+			tap.ok(m.pss / rp.length < 1024, 'a responder process ' +
+			    'costs under 1 MiB PSS');
 	} catch (e) {
 		tap.ok(false, 'no exception', String(e && e.stack || e));
 	}
