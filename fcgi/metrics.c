@@ -42,6 +42,7 @@
 #include <ev.h>
 
 #include "accept.h"
+#include "auth.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -56,7 +57,8 @@
 struct metrics_conf	 metrics_conf;
 
 static struct prom_hist	 metrics_latency;
-static uint64_t		 metrics_resets[4];	/* pruned epoch malformed other */
+static uint64_t		 metrics_resets[5];	/* pruned epoch malformed lost
+						   other */
 static uint64_t		 metrics_replays, metrics_replayed;
 static uint64_t		 metrics_refused;	/* 403 on the metrics path */
 
@@ -134,8 +136,10 @@ static const struct metrics_row metrics_rows[] = {
 	    &metrics_resets[1], NULL },
 	{ "fastsse_resets_total", "counter", "reason=malformed", NULL,
 	    &metrics_resets[2], NULL },
-	{ "fastsse_resets_total", "counter", "reason=other", NULL,
+	{ "fastsse_resets_total", "counter", "reason=lost", NULL,
 	    &metrics_resets[3], NULL },
+	{ "fastsse_resets_total", "counter", "reason=other", NULL,
+	    &metrics_resets[4], NULL },
 	{ "fastsse_pings_total", "counter", NULL,
 	    "Heartbeat comments written to idle streams.",
 	    &stream_stats.pings, NULL },
@@ -159,12 +163,34 @@ static const struct metrics_row metrics_rows[] = {
 	{ "fastsse_metrics_refused_total", "counter", NULL,
 	    "Metrics requests refused (address not in --metrics-allow).",
 	    &metrics_refused, NULL },
-	/*
-	 * Tokens refused, by reason: one row per reason, e.g.
-	 * { "fastsse_tokens_refused_total", "counter", "reason=expired",
-	 *   "Stream requests refused for their token, by reason.",
-	 *   &token_stats.expired, NULL },
-	 */
+	{ "fastsse_tokens_accepted_total", "counter", "kind=token",
+	    "Stream requests let in: with a valid token, or for public "
+	    "channels only.", &auth_stats.accepted, NULL },
+	{ "fastsse_tokens_accepted_total", "counter", "kind=public", NULL,
+	    &auth_stats.public, NULL },
+	{ "fastsse_tokens_refused_total", "counter", "reason=missing",
+	    "Stream requests refused for their token, by reason (403, or "
+	    "for expired and revoked a 200 with the token-expired event).",
+	    &auth_stats.refused_missing, NULL },
+	{ "fastsse_tokens_refused_total", "counter", "reason=malformed", NULL,
+	    &auth_stats.refused_malformed, NULL },
+	{ "fastsse_tokens_refused_total", "counter", "reason=alg", NULL,
+	    &auth_stats.refused_alg, NULL },
+	{ "fastsse_tokens_refused_total", "counter", "reason=signature", NULL,
+	    &auth_stats.refused_signature, NULL },
+	{ "fastsse_tokens_refused_total", "counter", "reason=claims", NULL,
+	    &auth_stats.refused_claims, NULL },
+	{ "fastsse_tokens_refused_total", "counter", "reason=channel", NULL,
+	    &auth_stats.refused_channel, NULL },
+	{ "fastsse_tokens_refused_total", "counter", "reason=expired", NULL,
+	    &auth_stats.expired, NULL },
+	{ "fastsse_tokens_refused_total", "counter", "reason=revoked", NULL,
+	    &auth_stats.revoked, NULL },
+	{ "fastsse_token_streams_ended_total", "counter", "reason=expired",
+	    "Open streams ended when their token expired or was revoked.",
+	    &auth_stats.expired_open, NULL },
+	{ "fastsse_token_streams_ended_total", "counter", "reason=revoked",
+	    NULL, &auth_stats.revoked_open, NULL },
 };
 
 void
@@ -293,10 +319,11 @@ done:
 void
 metrics_reset(const char *reason, size_t len)
 {
-	static const char *const names[] = { "pruned", "epoch", "malformed" };
+	static const char *const names[] = { "pruned", "epoch", "malformed",
+	    "lost" };
 	size_t	i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (strlen(names[i]) == len && memcmp(names[i], reason,
 		    len) == 0)
 			break;

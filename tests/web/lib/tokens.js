@@ -198,6 +198,25 @@ async function scenarios(env, dir) {
 	    k + ': the revoked token is answered revoked on reconnect',
 	    s.text);
 
+	// The refusals above are counted by reason in the metrics.
+	if (!env.spawnsResponder()) {
+		const r = await h.request(env.url('/events/metrics'));
+		const count = (name, label) => {
+			const m = r.body.match(new RegExp('^' + name + '\\{' +
+			    label + '\\} (\\d+)$', 'm'));
+			return m ? Number(m[1]) : -1;
+		};
+		tap.ok(r.status === 200 &&
+		    count('fastsse_tokens_refused_total',
+		    'reason="signature"') >= 1 &&
+		    count('fastsse_tokens_refused_total',
+		    'reason="missing"') >= 1 &&
+		    count('fastsse_tokens_refused_total',
+		    'reason="revoked"') >= 1 &&
+		    count('fastsse_tokens_accepted_total', 'kind="token"') >= 1,
+		    k + ': refusals counted by reason in the metrics', r.body);
+	}
+
 	// A responder that connects later learns the revocation from the
 	// broker.
 	if (!env.spawnsResponder()) {
@@ -227,7 +246,8 @@ function suite(kind) {
 	    force: true }));
 	h.needs(['build', kind]);
 	h.main(kind, { respArgs: ['--token-key', path.join(dir, 'keys'),
-	    '--public-channel', 'probe', '--public-channel', 'public.*'] },
+	    '--public-channel', 'probe', '--public-channel', 'public.*',
+	    '--metrics-path', '/events/metrics'] },
 	    (env) => scenarios(env, dir));
 }
 
