@@ -144,14 +144,16 @@ wait_for ready || {
 
 # The token minter (see the top).
 (
-	trap 'exit 0' TERM
+	nap=
+	trap 'kill $nap 2>/dev/null; exit 0' TERM
 	while :; do
 		"$builddir/broker/fastsse" token --key "$tmp/token.key" \
 		    --ttl 60 'private.*' >"$tmp/www/token.txt.new" &&
 		    chmod 644 "$tmp/www/token.txt.new" &&
 		    mv "$tmp/www/token.txt.new" "$tmp/www/token.txt"
 		sleep 30 &
-		wait $! || true
+		nap=$!
+		wait $nap || true
 	done
 ) &
 pids="$pids $!"

@@ -101,6 +101,14 @@ grep -q '^retry:' "$work/private" && ! grep -q token "$work/private"
 ok $? "with that token as the cookie the private stream opens"
 
 demotmp=$(sed -n 's/^Logs: \(.*\)\/\*\.log.*/\1/p' "$work/out")
+# Every process the demo started, to check that none outlives it.
+descendants() {
+	for c in $(ps -o pid= --ppid "$1"); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+kids=$(descendants "$demo")
 kill -TERM "$demo"
 wait_for sh -c "! kill -0 $demo 2>/dev/null"
 ok $? "the demo stops on SIGTERM"
@@ -111,6 +119,14 @@ ok $? "its temp dir is gone"
 gone() { ! ps -eo args | grep -F "$demotmp/" | grep -v grep >/dev/null; }
 wait_for gone
 ok $? "its broker, responder and lighttpd are gone"
+none_left() {
+	for p in $kids; do
+		kill -0 "$p" 2>/dev/null && return 1
+	done
+	return 0
+}
+wait_for none_left
+ok $? "no process it started is left (of $(echo $kids | wc -w))"
 ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"
 ok $? "the port is free again"
 
