@@ -40,14 +40,17 @@ trap 'exit 99' INT TERM HUP
 
 # A test that hangs fails instead of holding up the whole suite: after
 # FASTSSE_TEST_TIMEOUT seconds (default 300) it bails out and its children
-# are stopped.  The TERM to the test waits until the child it is blocked
-# on is gone; cleanup() stops the watchdog of a test that finished.
+# are stopped (stopped ones are continued so that they can end).  The TERM
+# to the test waits until the child it is blocked on is gone; cleanup()
+# stops the watchdog of a test that finished.
 (
 	sleep "${FASTSSE_TEST_TIMEOUT:-300}" || exit 0
 	echo "Bail out! $(basename "$0") did not finish in" \
 	    "${FASTSSE_TEST_TIMEOUT:-300} s"
 	kill -TERM $$
 	pkill -TERM -P $$
+	# A child the test stopped (SIGSTOP) takes the TERM only once it runs.
+	pkill -CONT -P $$
 ) 2>/dev/null &
 watchdog_pid=$!
 
