@@ -261,9 +261,48 @@ history_trim(struct history *h, struct channel *ch, double now)
 }
 
 /*
+ * The seq a time cursor "@<unix ms>" stands for: that of the newest held
+ * event published before that time, so that every event published at or
+ * after it is replayed; 0 (the start of the run) when every held event is
+ * that recent, as the times of events no longer held are not known: the
+ * floor check then says "pruned" if a channel lost any.  -1 when id is
+ * not of that form.  A responder sends one for a
+ * stream that came while it knew no id of the run (upstream.c); events
+ * carry their publish time, so no id is needed.  Walks back from the
+ * newest event: as many steps as events published since that time.
+ */
+static int
+history_cursor_time(const struct history *h, const char *id, size_t idlen,
+    uint64_t *seq)
+{
+	const struct event	*ev;
+	uint64_t		 ms = 0;
+	size_t			 i;
+	double			 t;
+
+	if (idlen < 2 || idlen > 1 + 15 || id[0] != HISTORY_TIME_CURSOR)
+		return (-1);
+	for (i = 1; i < idlen; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			return (-1);
+		ms = ms * 10 + (uint64_t)(id[i] - '0');
+	}
+	t = (double)ms / 1000;
+	*seq = 0;
+	TAILQ_FOREACH_REVERSE(ev, &h->fifo, event_list, entry) {
+		if (ev->time < t) {
+			*seq = ev->seq;
+			break;
+		}
+	}
+	return (0);
+}
+
+/*
  * Checks a client's last id against channels chs[0..n): HISTORY_OK and
  * *after set to its seq when every event after it on those channels is
- * still held, else the reason for a reset.
+ * still held, else the reason for a reset.  A time cursor (see
+ * history_cursor_time) is taken as the id it stands for.
  */
 int
 history_cursor(struct history *h, const char *id, size_t idlen,
@@ -272,7 +311,9 @@ history_cursor(struct history *h, const char *id, size_t idlen,
 	struct eventid	 eid;
 	size_t		 i;
 
-	if (eventid_parse(id, idlen, &eid) == -1)
+	if (history_cursor_time(h, id, idlen, &eid.seq) == 0)
+		eid.epoch = h->epoch;
+	else if (eventid_parse(id, idlen, &eid) == -1)
 		return (HISTORY_MALFORMED);
 	if (eid.epoch != h->epoch)
 		return (HISTORY_EPOCH);

@@ -40,6 +40,9 @@ struct history {
 	uint64_t	 evict_memory;
 };
 
+/* A cursor of this form, "@<unix ms>", is a time, not an id. */
+#define HISTORY_TIME_CURSOR	'@'
+
 enum history_cursor {
 	HISTORY_OK = 0,
 	HISTORY_PRUNED,		/* some event after the id is gone */

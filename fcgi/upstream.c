@@ -36,7 +36,15 @@
  *   published during the outage before the stream came; never fewer.
  *   A responder that never reached the broker knows no floor: its streams
  *   subscribe from the start of the run when the run began after the
- *   stream opened (the epoch is its start time), else without a cursor.
+ *   stream opened (the epoch is its start time), else from the time the
+ *   stream opened, less UPSTREAM_TIME_MARGIN for the two loops' clocks: a
+ *   time cursor "@<unix ms>", which the broker takes as the newest event
+ *   published before then (history.c).
+ * - A browser's Last-Event-ID that is no id gets reset "malformed".  With
+ *   the connection up the broker says so (the stream subscribes at once
+ *   with a cursor that is never an id); otherwise the stream waits like
+ *   one without a cursor, from the floor or its time, and the responder
+ *   sends the reset itself before what the broker replays.
  * - A cursor of another run gets reset "epoch" and then the new run's
  *   whole held history (the broker replays it): the browser's reset
  *   carries "id: <epoch>-0", the start of the new run, and the replay
@@ -64,6 +72,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +99,7 @@
 #define UPSTREAM_BACKOFF_MIN	0.1
 #define UPSTREAM_BACKOFF_MAX	5.0
 #define UPSTREAM_BAD_CURSOR	"malformed"	/* never a valid id */
+#define UPSTREAM_TIME_MARGIN	1.0	/* seconds before a stream opened */
 #define UPSTREAM_HELLO_TIMEOUT	5.0	/* connect + WELCOME */
 #define UPSTREAM_BUCKETS0	256	/* first size of the channel table */
 
@@ -125,7 +135,7 @@ enum upstream_sub_state {
 enum upstream_cursor {
 	CURSOR_NONE,
 	CURSOR_SET,
-	CURSOR_BAD,	/* the browser's id is not an event id */
+	CURSOR_TIME,	/* no id known: from the time the stream opened */
 };
 
 /*
@@ -143,6 +153,8 @@ struct upstream_sub {
 	uint8_t			 in_pending;	/* on up_pending */
 	uint8_t			 implicit;	/* cursor is the floor, and
 						   the browser has no id */
+	uint8_t			 bad;		/* the browser's id is not an
+						   id: a reset is owed */
 	double			 opened;	/* ev_now() at attach */
 	uint8_t			 nchan;
 	struct upstream_member	 chans[];
@@ -176,6 +188,7 @@ static void	upstream_retry_cb(struct ev_loop *, ev_timer *, int);
 static void	upstream_down(const char *);
 static void	upstream_doom(const char *);
 static void	upstream_reap(void);
+static struct sendq_msg *upstream_msg(struct buf *, int);
 
 static struct channel *
 upstream_chan_find(const char *name, size_t len)
@@ -265,8 +278,8 @@ upstream_floor(struct upstream_sub *sub)
 /*
  * The implicit cursor of a stream that came while no run was known,
  * now that one is: the start of the run when the run began after the
- * stream opened (its epoch is its start time in microseconds), else
- * none, as nothing tells where the run stood when the stream opened.
+ * stream opened (its epoch is its start time in microseconds), else the
+ * time it opened, as no id tells where the run stood then.
  */
 static void
 upstream_floor_resolve(struct upstream_sub *sub)
@@ -278,7 +291,7 @@ upstream_floor_resolve(struct upstream_sub *sub)
 		sub->cursor.epoch = up_floor.epoch;
 		sub->cursor.seq = 0;
 	} else
-		sub->cursor_state = CURSOR_NONE;
+		sub->cursor_state = CURSOR_TIME;
 }
 
 /*
@@ -304,10 +317,10 @@ upstream_attach(struct stream *s, const struct http_req *req)
 	if (req->lastid_state == HTTP_LASTID_SET &&
 	    eventid_parse(req->lastid, req->lastidlen, &sub->cursor) == 0)
 		sub->cursor_state = CURSOR_SET;
-	else if (req->lastid_state != HTTP_LASTID_NONE)
-		sub->cursor_state = CURSOR_BAD;
-	else
+	else {
+		sub->bad = req->lastid_state != HTTP_LASTID_NONE;
 		upstream_floor(sub);
+	}
 	TAILQ_INSERT_TAIL(&up_subs, sub, entry);
 	for (i = 0; i < req->nchan; i++) {
 		name = http_req_channel(req, i, &len);
@@ -321,8 +334,43 @@ upstream_attach(struct stream *s, const struct http_req *req)
 	log_debug("stream %llu: %u channel(s), cursor %s",
 	    (unsigned long long)sub->token, sub->nchan,
 	    sub->cursor_state == CURSOR_SET ? req->lastid :
-	    sub->cursor_state == CURSOR_BAD ? "(malformed)" : "(none)");
+	    sub->bad ? "(malformed)" : "(none)");
 	return (sub);
+}
+
+/* Formats s's time cursor into buf (see the top); returns the length. */
+static size_t
+upstream_time_cursor(const struct upstream_sub *s, char *buf, size_t size)
+{
+	double	t = s->opened - UPSTREAM_TIME_MARGIN;
+	int	n;
+
+	n = snprintf(buf, size, "@%llu",
+	    (unsigned long long)(t > 0 ? t * 1000 : 0));
+	return (n > 0 && (size_t)n < size ? (size_t)n : 0);
+}
+
+/*
+ * Sends the browser the reset "malformed" its id earned, for a stream
+ * that subscribed from the floor or its time (see the top).  head is the
+ * broker's; what the broker replays follows with ids of its own.
+ */
+static void
+upstream_bad_reset(struct upstream_sub *s, const struct proto_str *head)
+{
+	struct sendq_msg	*m;
+	struct buf		 b;
+
+	s->bad = 0;
+	upstream_stats.resets++;
+	metrics_reset(PROTO_RESET_MALFORMED, strlen(PROTO_RESET_MALFORMED));
+	buf_init(&b, 0);
+	if ((m = upstream_msg(&b, sse_reset(&b, PROTO_RESET_MALFORMED,
+	    strlen(PROTO_RESET_MALFORMED), NULL, 0, head->ptr,
+	    head->len))) == NULL)
+		return;
+	stream_send(s->s, m);
+	sendq_msg_unref(m);
 }
 
 /* Sends SUBSCRIBE for sub's channels from its cursor; it becomes PENDING. */
@@ -346,8 +394,11 @@ upstream_subscribe(struct upstream_sub *s)
 		lastlen = eventid_format(id, sizeof(id), s->cursor.epoch,
 		    s->cursor.seq);
 		last = id;
-	} else if (s->cursor_state == CURSOR_BAD) {
-		last = UPSTREAM_BAD_CURSOR;
+	} else if (s->cursor_state == CURSOR_TIME) {
+		lastlen = upstream_time_cursor(s, id, sizeof(id));
+		last = id;
+	} else if (s->bad) {
+		last = UPSTREAM_BAD_CURSOR;	/* the broker resets it */
 		lastlen = strlen(last);
 	}
 	if (proto_encode_subscribe(&up_out, s->token, names, n, last,
@@ -448,6 +499,7 @@ upstream_on_subscribed(struct proto_msg *msg)
 	struct eventid		 head;
 	struct buf		 b;
 	const struct proto_str	*h = &msg->u.subscribed.head_id;
+	int			 adopt;
 
 	if ((s = upstream_pending_find(msg->ref)) == NULL) {
 		up_replay_to = NULL;	/* stream gone: drop its replay */
@@ -456,15 +508,22 @@ upstream_on_subscribed(struct proto_msg *msg)
 	}
 	upstream_pending_remove(s);
 	upstream_seen(h);
-	if ((s->cursor_state != CURSOR_SET ||
-	    (s->implicit && msg->u.subscribed.nreplay == 0)) &&
-	    eventid_parse(h->ptr, h->len, &head) == 0) {
+	/* A stream with no id of its own, or nothing replayed, takes the head. */
+	adopt = (s->cursor_state == CURSOR_NONE ||
+	    ((s->implicit || s->cursor_state == CURSOR_TIME) &&
+	    msg->u.subscribed.nreplay == 0)) &&
+	    eventid_parse(h->ptr, h->len, &head) == 0;
+	if (s->bad)
+		upstream_bad_reset(s, h);	/* it carries the head id */
+	else if (adopt) {
 		buf_init(&b, 0);
 		if ((m = upstream_msg(&b, sse_cursor(&b, h->ptr,
 		    h->len))) != NULL) {
 			stream_send(s->s, m);
 			sendq_msg_unref(m);
 		}
+	}
+	if (adopt) {
 		s->cursor = head;
 		s->cursor_state = CURSOR_SET;
 		s->implicit = 0;
@@ -505,10 +564,11 @@ upstream_on_reset(struct proto_msg *msg)
 		return;
 	}
 	s->cursor_state = CURSOR_SET;
-	if (s->implicit && r->len == strlen(PROTO_RESET_EPOCH) &&
+	if (s->implicit && !s->bad && r->len == strlen(PROTO_RESET_EPOCH) &&
 	    memcmp(r->ptr, PROTO_RESET_EPOCH, r->len) == 0)
 		return;		/* the browser had no cursor to reset */
 	s->implicit = 0;
+	s->bad = 0;
 	buf_init(&b, 0);
 	if ((m = upstream_msg(&b, sse_reset(&b, r->ptr, r->len, o->ptr,
 	    o->len, id, n))) == NULL)

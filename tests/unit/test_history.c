@@ -560,6 +560,63 @@ test_store(void)
 	history_free(&h);
 }
 
+/* A time cursor "@<ms>": every event published at or after that time. */
+static void
+test_time_cursor(void)
+{
+	struct history		 h;
+	struct history_limits	 lim = { 1200, 2, 256 << 20 };
+	struct channel		*ch[2];
+	uint64_t		 after;
+	char			 id[EVENTID_MAX];
+	size_t			 idlen;
+
+	history_init(&h, EPOCH, &lim);
+	ch[0] = history_channel(&h, "p", 1);
+	ch[1] = history_channel(&h, "q", 1);
+	is_int(history_cursor(&h, "@5000", 5, ch, 2, &after), HISTORY_OK,
+	    "time: nothing held yet");
+	is_int(after, 0, "time: after is the head");
+	pub(&h, "p", 10.0);		/* 1 */
+	pub(&h, "q", 11.0);		/* 2 */
+	pub(&h, "p", 12.0);		/* 3 */
+	pub(&h, "q", 12.5);		/* 4 */
+
+	is_int(history_cursor(&h, "@11000", 6, ch, 2, &after), HISTORY_OK,
+	    "time: at an event's time");
+	is_int(after, 1, "time: that event is replayed");
+	is_int(history_cursor(&h, "@11001", 6, ch, 2, &after), HISTORY_OK,
+	    "time: just after it");
+	is_int(after, 2, "time: only later events are replayed");
+	is_int(history_cursor(&h, "@99000", 6, ch, 2, &after), HISTORY_OK,
+	    "time: after the newest");
+	is_int(after, 4, "time: nothing is replayed");
+	is_int(history_cursor(&h, "@10000", 6, ch, 2, &after), HISTORY_OK,
+	    "time: at the oldest");
+	is_int(after, 0, "time: everything is replayed");
+
+	pub(&h, "p", 13.0);		/* 5: evicts 1 from p, floor 1 */
+	is_int(history_cursor(&h, "@1", 2, ch, 2, &after), HISTORY_PRUNED,
+	    "time: before an evicted event is pruned");
+	is_int(history_cursor(&h, "@1", 2, ch + 1, 1, &after), HISTORY_OK,
+	    "time: the other channel lost nothing");
+	is_int(after, 0, "time: from the start of the run");
+	is_int(history_cursor(&h, "@12000", 6, ch, 2, &after), HISTORY_OK,
+	    "time: after the evicted event");
+	is_int(after, 2, "time: from the event before that time");
+
+	is_int(history_cursor(&h, "@", 1, ch, 2, &after), HISTORY_MALFORMED,
+	    "time: no digits is malformed");
+	is_int(history_cursor(&h, "@12a", 4, ch, 2, &after), HISTORY_MALFORMED,
+	    "time: a letter is malformed");
+	is_int(history_cursor(&h, "@1234567890123456", 17, ch, 2, &after),
+	    HISTORY_MALFORMED, "time: too many digits is malformed");
+	idlen = history_format_id(&h, 3, id, sizeof(id));
+	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_OK,
+	    "time: ids still work");
+	history_free(&h);
+}
+
 int
 main(void)
 {
@@ -570,6 +627,7 @@ main(void)
 	test_memory();
 	test_replay();
 	test_reset();
+	test_time_cursor();
 	test_stats();
 	test_store();
 	tap_done();

@@ -6,7 +6,11 @@
 // old run or without a cursor while the broker was down (to a responder
 // that knew the old run, or to one that never reached a broker), and
 // even when the responder has not yet reconnected when the event is
-// published.
+// published; also when the broker's run (kept by its journal) began
+// before the stream opened, and for a browser whose Last-Event-ID is no
+// id at all (reset "malformed", then those events).
+const fs = require('fs');
+const path = require('path');
 const h = require('./lib/harness');
 const { tap, waitFor } = h;
 
@@ -96,4 +100,78 @@ h.main('lighttpd', {}, async (env) => {
 	    .join(' '), 'message:fresh-0:' + ids3[0] + ' message:fresh-1:' +
 	    ids3[1], 'fresh responder: each once, in order, and no reset');
 	f.close();
+
+	// 4. A responder that never reached a broker again, but the run began
+	// before the streams opened: a journal keeps the broker's epoch.  The
+	// responder is stopped (SIGSTOP) while the broker starts and takes
+	// events, so that it reaches the broker only after they are published.
+	const dir = path.join(env.tmp, 'journal');
+	fs.mkdirSync(dir);
+	env.brokerArgs = ['--data-dir', dir];
+	await env.responder.stop('SIGTERM');
+	await env.broker.stop('SIGTERM');
+	await env.startBroker();
+	const old4 = await env.publish('rj', 'before-the-streams');
+	await env.broker.stop('SIGTERM');
+	await env.startResponder();
+	// Not a synchronisation: the responder asks for what was published
+	// from a second before each stream opened (the clocks of two event
+	// loops); the event above must be older than that.
+	await h.sleep(1500);
+	const g = new h.Client(EventSource, env.sseUrl('channel=rj'),
+	    ['reset']);
+	const bad = new h.Client(EventSource, env.sseUrl('channel=rj&' +
+	    'last_event_id=not-an-id'), ['reset']);
+	if (!await waitFor(() => g.opens >= 1 && bad.opens >= 1, 10000))
+		throw new Error('the streams of a fresh responder never opened');
+	process.kill(env.responder.pid, 'SIGSTOP');
+	let ids4;
+	try {
+		await env.startBroker();
+		ids4 = [await env.publish('rj', 'kept-0'),
+		    await env.publish('rj', 'kept-1')];
+	} finally {
+		process.kill(env.responder.pid, 'SIGCONT');
+	}
+	tap.is(epochOf(ids4[0]), epochOf(old4), 'journal: the run keeps ' +
+	    'its epoch, which is older than the streams');
+	tap.ok(await waitFor(() => g.events.length >= 2 &&
+	    bad.events.length >= 3, 15000), 'older run: the events ' +
+	    'published after the headers arrive', [g.events, bad.events]);
+	tap.is(g.events.map((e) => e.type + ':' + e.data + ':' + e.id)
+	    .join(' '), 'message:kept-0:' + ids4[0] + ' message:kept-1:' +
+	    ids4[1], 'older run, no cursor: each once, in order, and no ' +
+	    'reset');
+	tap.is(bad.events.map((e) => e.type + ':' + (e.type === 'reset' ?
+	    JSON.parse(e.data).reason : e.data)).join(' '),
+	    'reset:malformed message:kept-0 message:kept-1', 'a malformed ' +
+	    'id while no broker was reached: reset "malformed", then each ' +
+	    'event published after the headers, once');
+	tap.is(bad.events.slice(1).map((e) => e.id).join(' '),
+	    ids4.join(' '), 'malformed id: the events have their ids');
+	const live4 = await env.publish('rj', 'live');
+	tap.ok(await waitFor(() => g.events.some((e) => e.data === 'live') &&
+	    bad.events.some((e) => e.data === 'live'), 10000),
+	    'older run: live events follow on both streams');
+	tap.is(bad.events[bad.events.length - 1].id, live4,
+	    'malformed id: the live event is the last');
+	g.close();
+	bad.close();
+
+	// 5. A malformed id with the broker reached: the broker's own reset,
+	// at the head, and live events after it.
+	const bad5 = new h.Client(EventSource, env.sseUrl('channel=rj&' +
+	    'last_event_id=not-an-id'), ['reset']);
+	if (!await waitFor(() => bad5.events.length >= 1, 10000))
+		throw new Error('no reset for a malformed id');
+	const live5 = await env.publish('rj', 'live-5');
+	tap.ok(await waitFor(() => bad5.events.some((e) =>
+	    e.data === 'live-5'), 10000), 'malformed id, broker reached: ' +
+	    'the live event arrives');
+	tap.is(bad5.events.map((e) => e.type + ':' + e.id).join(' '),
+	    'reset:' + live4 + ' message:' + live5, 'malformed id, broker ' +
+	    'reached: reset at the head, then the live event');
+	tap.is(JSON.parse(bad5.events[0].data).reason, 'malformed',
+	    'malformed id, broker reached: its reason');
+	bad5.close();
 });
