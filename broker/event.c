@@ -45,6 +45,26 @@ event_new(struct buf *scratch, uint64_t epoch, uint64_t seq, double now,
 	return (ev);
 }
 
+/*
+ * Copies the id of ev into buf as snprintf would, from its frame: the id
+ * is formatted once per event, in event_new, and the PUBLISHED answer
+ * reuses it.  Returns the id's length.
+ */
+size_t
+event_format_id(const struct event *ev, char *buf, size_t size)
+{
+	const char	*id;
+	size_t		 idlen;
+
+	if (proto_event_id(ev->frame, ev->len, &id, &idlen) == -1)
+		abort();	/* event_new made this frame */
+	if (size > 0) {
+		memcpy(buf, id, idlen < size ? idlen : size - 1);
+		buf[idlen < size ? idlen : size - 1] = '\0';
+	}
+	return (idlen);
+}
+
 /* Drops one reference; the last one frees the event. */
 void
 event_unref(struct event *ev)

@@ -43,5 +43,6 @@ event_ref(struct event *ev)
 }
 
 void		 event_unref(struct event *);
+size_t		 event_format_id(const struct event *, char *, size_t);
 
 #endif

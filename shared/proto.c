@@ -848,6 +848,73 @@ proto_encode_event(struct buf *b, const char *channel, size_t channellen,
 	return (proto_end(&f));
 }
 
+/*
+ * Reads the MessagePack string header at p[0..len): its body's offset
+ * and length, or -1 when p holds no whole string there.
+ */
+static int
+proto_str_at(const unsigned char *p, size_t len, size_t *off, size_t *n)
+{
+	size_t	h, i;
+
+	if (len < 1)
+		return (-1);
+	if ((p[0] & 0xe0) == 0xa0) {
+		*off = 1;
+		*n = p[0] & 0x1f;
+		return (len - 1 >= *n ? 0 : -1);
+	}
+	switch (p[0]) {
+	case 0xd9:
+		h = 1;
+		break;
+	case 0xda:
+		h = 2;
+		break;
+	case 0xdb:
+		h = 4;
+		break;
+	default:
+		return (-1);
+	}
+	if (len < 1 + h)
+		return (-1);
+	*n = 0;
+	for (i = 0; i < h; i++)
+		*n = *n << 8 | p[1 + i];
+	*off = 1 + h;
+	return (len - *off >= *n ? 0 : -1);
+}
+
+/*
+ * Walks an EVENT frame up to its id: written by hand over the four string
+ * forms rather than unpacking the frame, which would cost a decode of the
+ * data on every publish.
+ */
+int
+proto_event_id(const char *frame, size_t len, const char **id,
+    size_t *idlen)
+{
+	const unsigned char	*p = (const unsigned char *)frame;
+	size_t			 off, n;
+
+	/* Length prefix, fixarray of 5, positive fixint PROTO_EVENT. */
+	if (len < PROTO_HEADER_LEN + 2 || p[PROTO_HEADER_LEN] != 0x95 ||
+	    p[PROTO_HEADER_LEN + 1] != PROTO_EVENT)
+		return (-1);
+	p += PROTO_HEADER_LEN + 2;
+	len -= PROTO_HEADER_LEN + 2;
+	if (proto_str_at(p, len, &off, &n) == -1)	/* channel */
+		return (-1);
+	p += off + n;
+	len -= off + n;
+	if (proto_str_at(p, len, &off, &n) == -1)
+		return (-1);
+	*id = (const char *)p + off;
+	*idlen = n;
+	return (0);
+}
+
 int
 proto_encode_stats_reply(struct buf *b, uint64_t ref,
     const char *const *names, const uint64_t *values, size_t n)
