@@ -15,33 +15,35 @@
 #include "proto.h"
 
 /*
- * Makes an event with one reference for the caller: encodes the frame in
- * scratch (a buffer the caller keeps, so it grows once) and copies it into
- * the event.  type must already be the final type ("message" when none).
- * Returns NULL when the frame is over PROTO_MAX_FRAME or memory runs out.
+ * Makes an event with one reference for the caller: its frame is encoded
+ * once, straight into the event's own allocation.  type must already be
+ * the final type ("message" when none).  Returns NULL when the frame is
+ * over PROTO_MAX_FRAME or memory runs out.
  */
 struct event *
-event_new(struct buf *scratch, uint64_t epoch, uint64_t seq, double now,
-    const char *channel, size_t channellen, const char *type, size_t typelen,
-    const char *data, size_t datalen)
+event_new(uint64_t epoch, uint64_t seq, double now, const char *channel,
+    size_t channellen, const char *type, size_t typelen, const char *data,
+    size_t datalen)
 {
 	struct event	*ev;
 	char		 id[EVENTID_MAX];
-	size_t		 idlen;
+	size_t		 idlen, size;
 
 	idlen = eventid_format(id, sizeof(id), epoch, seq);
-	buf_reset(scratch);
-	if (proto_encode_event(scratch, channel, channellen, id, idlen,
-	    type, typelen, data, datalen) == -1)
+	if (channellen > PROTO_MAX_FRAME || typelen > PROTO_MAX_FRAME ||
+	    datalen > PROTO_MAX_FRAME)
 		return (NULL);
-	if ((ev = malloc(sizeof(*ev) + buf_used(scratch))) == NULL)
+	size = proto_event_size(channellen, idlen, typelen, datalen);
+	if (size - PROTO_HEADER_LEN > PROTO_MAX_FRAME ||
+	    (ev = malloc(sizeof(*ev) + size)) == NULL)
 		return (NULL);
+	proto_encode_event_at(ev->frame, size, channel, channellen, id, idlen,
+	    type, typelen, data, datalen);
 	ev->channel = NULL;
 	ev->time = now;
 	ev->seq = seq;
 	ev->refcnt = 1;
-	ev->len = (uint32_t)buf_used(scratch);
-	memcpy(ev->frame, buf_head(scratch), ev->len);
+	ev->len = (uint32_t)size;
 	return (ev);
 }
 

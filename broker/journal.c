@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -113,25 +114,56 @@ journal_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Little-endian integers, whatever the host. */
+/*
+ * Little-endian integers of 2, 4 or 8 bytes, whatever the host: loads and
+ * stores of whole words, as every record is encoded and decoded through
+ * here (n is a constant at each call, so the switch folds away).
+ */
 static void
 journal_put(char *p, uint64_t v, int n)
 {
-	int	i;
+	uint64_t	v64;
+	uint32_t	v32;
+	uint16_t	v16;
 
-	for (i = 0; i < n; i++)
-		p[i] = (char)(v >> (8 * i));
+	switch (n) {
+	case 8:
+		v64 = htole64(v);
+		memcpy(p, &v64, 8);
+		break;
+	case 4:
+		v32 = htole32((uint32_t)v);
+		memcpy(p, &v32, 4);
+		break;
+	case 2:
+		v16 = htole16((uint16_t)v);
+		memcpy(p, &v16, 2);
+		break;
+	default:
+		abort();
+	}
 }
 
 static uint64_t
 journal_get(const char *p, int n)
 {
-	uint64_t	v = 0;
-	int		i;
+	uint64_t	v64;
+	uint32_t	v32;
+	uint16_t	v16;
 
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)(unsigned char)p[i] << (8 * i);
-	return (v);
+	switch (n) {
+	case 8:
+		memcpy(&v64, p, 8);
+		return (le64toh(v64));
+	case 4:
+		memcpy(&v32, p, 4);
+		return (le32toh(v32));
+	case 2:
+		memcpy(&v16, p, 2);
+		return (le16toh(v16));
+	default:
+		abort();
+	}
 }
 
 static uint32_t

@@ -173,6 +173,18 @@ int	proto_encode_event(struct buf *b,
 	    const char *type, size_t typelen,
 	    const char *data, size_t datalen);
 /*
+ * The same frame written at dst, which has exactly proto_event_size()
+ * bytes (a frame over PROTO_MAX_FRAME is the caller's to refuse): so that
+ * an event is encoded once, straight into its own allocation.
+ */
+size_t	proto_event_size(size_t channellen, size_t idlen, size_t typelen,
+	    size_t datalen);
+void	proto_encode_event_at(char *dst, size_t size,
+	    const char *channel, size_t channellen,
+	    const char *id, size_t idlen,
+	    const char *type, size_t typelen,
+	    const char *data, size_t datalen);
+/*
  * The id inside an EVENT frame as proto_encode_event made it (header
  * included), without decoding the rest: so that the id formatted for the
  * frame also answers the publish.  0, or -1 when frame is not such a frame.

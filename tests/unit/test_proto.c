@@ -1012,10 +1012,10 @@ test_event_id(void)
 {
 	static const size_t	 lens[] = { 1, 31, 32, 255, 256, 70000 };
 	struct buf		 b;
-	char			*chan, id[64];
+	char			*chan, *at, id[64];
 	const char		*got;
 	size_t			 i, k, n, end, idlen, gotlen;
-	int			 good = 1, cut = 1;
+	int			 good = 1, cut = 1, same = 1;
 
 	buf_init(&b, 0);
 	if ((chan = malloc(70000)) == NULL)
@@ -1044,6 +1044,31 @@ test_event_id(void)
 					cut = 0;
 				}
 		}
+	/* proto_encode_event_at: the same bytes, in the size promised. */
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			buf_reset(&b);
+			if (proto_encode_event(&b, chan, lens[i], id, 20,
+			    chan, lens[k] > 255 ? 255 : lens[k], chan,
+			    lens[k]) == -1)
+				abort();
+			n = proto_event_size(lens[i], 20, lens[k] > 255 ?
+			    255 : lens[k], lens[k]);
+			if (n != buf_used(&b) || (at = malloc(n)) == NULL) {
+				tap_diag("size %zu, frame %zu", n,
+				    buf_used(&b));
+				same = 0;
+				continue;
+			}
+			proto_encode_event_at(at, n, chan, lens[i], id, 20,
+			    chan, lens[k] > 255 ? 255 : lens[k], chan,
+			    lens[k]);
+			if (memcmp(at, buf_head(&b), n) != 0)
+				same = 0;
+			free(at);
+		}
+	ok(same, "proto_encode_event_at: the bytes of proto_encode_event, "
+	    "in proto_event_size, for strings of each header form");
 	ok(good, "proto_event_id: the id of EVENT frames with channels of "
 	    "1 to 70000 bytes and ids of 0 to 40");
 	ok(cut, "proto_event_id: a frame cut before the id's end is refused");
