@@ -15,6 +15,16 @@
 #include "proto.h"
 
 /*
+ * "<epoch>-" of the last epoch seen, formatted once rather than for every
+ * event (the broker is one thread; a new epoch replaces it).
+ */
+static struct {
+	uint64_t	epoch;
+	size_t		len;		/* 0: nothing yet */
+	char		s[EVENTID_MAX];
+} event_prefix;
+
+/*
  * Makes an event with one reference for the caller: its frame is encoded
  * once, straight into the event's own allocation.  type must already be
  * the final type ("message" when none).  Returns NULL when the frame is
@@ -29,7 +39,14 @@ event_new(uint64_t epoch, uint64_t seq, double now, const char *channel,
 	char		 id[EVENTID_MAX];
 	size_t		 idlen, size;
 
-	idlen = eventid_format(id, sizeof(id), epoch, seq);
+	if (event_prefix.len == 0 || event_prefix.epoch != epoch) {
+		event_prefix.len = eventid_format_epoch(event_prefix.s,
+		    sizeof(event_prefix.s) - 1, epoch);
+		event_prefix.s[event_prefix.len++] = '-';
+		event_prefix.epoch = epoch;
+	}
+	idlen = eventid_format_seq(id, sizeof(id), event_prefix.s,
+	    event_prefix.len, seq);
 	if (channellen > PROTO_MAX_FRAME || typelen > PROTO_MAX_FRAME ||
 	    datalen > PROTO_MAX_FRAME)
 		return (NULL);

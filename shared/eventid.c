@@ -62,6 +62,24 @@ eventid_format(char *buf, size_t size, uint64_t epoch, uint64_t seq)
 }
 
 size_t
+eventid_format_seq(char *buf, size_t size, const char *prefix,
+    size_t prefixlen, uint64_t seq)
+{
+	char	tmp[EVENTID_MAX + 64];
+	size_t	n;
+
+	if (prefixlen > EVENTID_MAX)
+		prefixlen = EVENTID_MAX;
+	memcpy(tmp, prefix, prefixlen);
+	n = prefixlen + eventid_put(tmp + prefixlen, seq, 10);
+	if (size > 0) {
+		memcpy(buf, tmp, n < size ? n : size - 1);
+		buf[n < size ? n : size - 1] = '\0';
+	}
+	return (n);
+}
+
+size_t
 eventid_format_epoch(char *buf, size_t size, uint64_t epoch)
 {
 	char	tmp[64];
