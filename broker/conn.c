@@ -601,7 +601,7 @@ conn_publish(struct conn *c, const struct proto_msg *msg)
 	}
 	s->stats.events_published++;
 	server_fanout(s, ev);
-	idlen = history_format_id(h, ev->seq, id, sizeof(id));
+	idlen = event_format_id(ev, id, sizeof(id));
 	if (msg->type == PROTO_PUBLISH_ONCE)
 		conn_publish_remember(c, msg, id, idlen);
 	history_trim(h, ch, now);	/* may free ev and ch */
@@ -628,8 +628,7 @@ conn_publish_answer(struct conn *c, uint64_t ref, const struct event *ev,
 		    "the event (%s); retry later", why);
 		return;
 	}
-	idlen = history_format_id(&c->server->history, ev->seq, id,
-	    sizeof(id));
+	idlen = event_format_id(ev, id, sizeof(id));
 	b = outq_priv(&c->out, &mark);
 	conn_reply_done(c, mark, proto_encode_published(b, ref, id, idlen));
 }

@@ -26,9 +26,8 @@ struct event {
 };
 TAILQ_HEAD(event_list, event);
 
-struct event	*event_new(struct buf *, uint64_t, uint64_t, double,
-		    const char *, size_t, const char *, size_t,
-		    const char *, size_t);
+struct event	*event_new(uint64_t, uint64_t, double, const char *, size_t,
+		    const char *, size_t, const char *, size_t);
 /* Bytes the event costs, as the history counts them. */
 static inline size_t
 event_size(const struct event *ev)
@@ -43,5 +42,6 @@ event_ref(struct event *ev)
 }
 
 void		 event_unref(struct event *);
+size_t		 event_format_id(const struct event *, char *, size_t);
 
 #endif

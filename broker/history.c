@@ -130,7 +130,7 @@ history_publish(struct history *h, struct channel *ch, const char *type,
 {
 	struct event	*ev;
 
-	ev = event_new(&h->scratch, h->epoch, h->seq + 1, now, ch->name,
+	ev = event_new(h->epoch, h->seq + 1, now, ch->name,
 	    ch->namelen, type, typelen, data, datalen);
 	if (ev == NULL)
 		return (NULL);

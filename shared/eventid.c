@@ -16,19 +16,31 @@ static const char eventid_digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 static size_t	eventid_put(char *, uint64_t, unsigned int);
 static int	eventid_number(const char *, size_t, unsigned int, uint64_t *);
 
-/* Writes v in the given base at p (room for 64 digits); the length. */
+/*
+ * Writes v in the given base (10 or 36) at p (room for 64 digits); the
+ * length.  The digits are made from the end, and each base has its own
+ * loop so that the division is by a constant (a multiplication): an id
+ * is formatted for every publish.
+ */
 static size_t
 eventid_put(char *p, uint64_t v, unsigned int base)
 {
-	char	tmp[64];
-	size_t	n = 0, i;
+	char	tmp[64], *q = tmp + sizeof(tmp);
+	size_t	n;
 
-	do {
-		tmp[n++] = eventid_digits[v % base];
-		v /= base;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
+	if (base == 10) {
+		do {
+			*--q = (char)('0' + v % 10);
+			v /= 10;
+		} while (v != 0);
+	} else {
+		do {
+			*--q = eventid_digits[v % 36];
+			v /= 36;
+		} while (v != 0);
+	}
+	n = (size_t)(tmp + sizeof(tmp) - q);
+	memcpy(p, q, n);
 	return (n);
 }
 
@@ -42,6 +54,24 @@ eventid_format(char *buf, size_t size, uint64_t epoch, uint64_t seq)
 	n = eventid_put(tmp, epoch, 36);
 	tmp[n++] = '-';
 	n += eventid_put(tmp + n, seq, 10);
+	if (size > 0) {
+		memcpy(buf, tmp, n < size ? n : size - 1);
+		buf[n < size ? n : size - 1] = '\0';
+	}
+	return (n);
+}
+
+size_t
+eventid_format_seq(char *buf, size_t size, const char *prefix,
+    size_t prefixlen, uint64_t seq)
+{
+	char	tmp[EVENTID_MAX + 64];
+	size_t	n;
+
+	if (prefixlen > EVENTID_MAX)
+		prefixlen = EVENTID_MAX;
+	memcpy(tmp, prefix, prefixlen);
+	n = prefixlen + eventid_put(tmp + prefixlen, seq, 10);
 	if (size > 0) {
 		memcpy(buf, tmp, n < size ? n : size - 1);
 		buf[n < size ? n : size - 1] = '\0';

@@ -23,6 +23,13 @@ struct eventid {
 
 /* Formats id into buf (at least EVENTID_MAX bytes); returns the length. */
 size_t	eventid_format(char *buf, size_t size, uint64_t epoch, uint64_t seq);
+/*
+ * Formats the id whose "<epoch>-" part is already in prefix[0..prefixlen)
+ * (from eventid_format_epoch and a dash): a run formats its epoch once.
+ * As eventid_format otherwise.
+ */
+size_t	eventid_format_seq(char *buf, size_t size, const char *prefix,
+	    size_t prefixlen, uint64_t seq);
 /* Formats only the epoch part; returns the length. */
 size_t	eventid_format_epoch(char *buf, size_t size, uint64_t epoch);
 /* Parses s[0..len); 0 on success, -1 when it is not an id of this form. */

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <msgpack.h>
@@ -846,6 +847,137 @@ proto_encode_event(struct buf *b, const char *channel, size_t channellen,
 	proto_pack_str(&f, type, typelen);
 	proto_pack_str(&f, data, datalen);
 	return (proto_end(&f));
+}
+
+/* Bytes of a MessagePack string of n bytes, header included. */
+static size_t
+proto_str_size(size_t n)
+{
+	if (n < 32)
+		return (1 + n);
+	if (n < 256)
+		return (2 + n);
+	if (n < 65536)
+		return (3 + n);
+	return (5 + n);
+}
+
+size_t
+proto_event_size(size_t channellen, size_t idlen, size_t typelen,
+    size_t datalen)
+{
+	return (PROTO_HEADER_LEN + 1 + 1 + proto_str_size(channellen) +
+	    proto_str_size(idlen) + proto_str_size(typelen) +
+	    proto_str_size(datalen));
+}
+
+/* A packer's output into memory sized beforehand: no bound to check. */
+static int
+proto_at_cb(void *arg, const char *p, size_t n)
+{
+	char	**at = arg;
+
+	if (n > 0)
+		memcpy(*at, p, n);
+	*at += n;
+	return (0);
+}
+
+/*
+ * msgpack-c still does the packing, into the exact room proto_event_size
+ * promised; a mismatch is a bug in that promise, so it aborts.
+ */
+void
+proto_encode_event_at(char *dst, size_t size, const char *channel,
+    size_t channellen, const char *id, size_t idlen, const char *type,
+    size_t typelen, const char *data, size_t datalen)
+{
+	msgpack_packer	 pk;
+	size_t		 plen = size - PROTO_HEADER_LEN;
+	char		*at = dst + PROTO_HEADER_LEN;
+
+	if (size != proto_event_size(channellen, idlen, typelen, datalen))
+		abort();
+	dst[0] = (char)((plen >> 24) & 0xff);
+	dst[1] = (char)((plen >> 16) & 0xff);
+	dst[2] = (char)((plen >> 8) & 0xff);
+	dst[3] = (char)(plen & 0xff);
+	msgpack_packer_init(&pk, &at, proto_at_cb);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint64(&pk, PROTO_EVENT);
+	msgpack_pack_str_with_body(&pk, channel, channellen);
+	msgpack_pack_str_with_body(&pk, id, idlen);
+	msgpack_pack_str_with_body(&pk, type, typelen);
+	msgpack_pack_str_with_body(&pk, data, datalen);
+	if (at != dst + size)
+		abort();
+}
+
+/*
+ * Reads the MessagePack string header at p[0..len): its body's offset
+ * and length, or -1 when p holds no whole string there.
+ */
+static int
+proto_str_at(const unsigned char *p, size_t len, size_t *off, size_t *n)
+{
+	size_t	h, i;
+
+	if (len < 1)
+		return (-1);
+	if ((p[0] & 0xe0) == 0xa0) {
+		*off = 1;
+		*n = p[0] & 0x1f;
+		return (len - 1 >= *n ? 0 : -1);
+	}
+	switch (p[0]) {
+	case 0xd9:
+		h = 1;
+		break;
+	case 0xda:
+		h = 2;
+		break;
+	case 0xdb:
+		h = 4;
+		break;
+	default:
+		return (-1);
+	}
+	if (len < 1 + h)
+		return (-1);
+	*n = 0;
+	for (i = 0; i < h; i++)
+		*n = *n << 8 | p[1 + i];
+	*off = 1 + h;
+	return (len - *off >= *n ? 0 : -1);
+}
+
+/*
+ * Walks an EVENT frame up to its id: written by hand over the four string
+ * forms rather than unpacking the frame, which would cost a decode of the
+ * data on every publish.
+ */
+int
+proto_event_id(const char *frame, size_t len, const char **id,
+    size_t *idlen)
+{
+	const unsigned char	*p = (const unsigned char *)frame;
+	size_t			 off, n;
+
+	/* Length prefix, fixarray of 5, positive fixint PROTO_EVENT. */
+	if (len < PROTO_HEADER_LEN + 2 || p[PROTO_HEADER_LEN] != 0x95 ||
+	    p[PROTO_HEADER_LEN + 1] != PROTO_EVENT)
+		return (-1);
+	p += PROTO_HEADER_LEN + 2;
+	len -= PROTO_HEADER_LEN + 2;
+	if (proto_str_at(p, len, &off, &n) == -1)	/* channel */
+		return (-1);
+	p += off + n;
+	len -= off + n;
+	if (proto_str_at(p, len, &off, &n) == -1)
+		return (-1);
+	*id = (const char *)p + off;
+	*idlen = n;
+	return (0);
 }
 
 int

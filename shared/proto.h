@@ -172,6 +172,25 @@ int	proto_encode_event(struct buf *b,
 	    const char *id, size_t idlen,
 	    const char *type, size_t typelen,
 	    const char *data, size_t datalen);
+/*
+ * The same frame written at dst, which has exactly proto_event_size()
+ * bytes (a frame over PROTO_MAX_FRAME is the caller's to refuse): so that
+ * an event is encoded once, straight into its own allocation.
+ */
+size_t	proto_event_size(size_t channellen, size_t idlen, size_t typelen,
+	    size_t datalen);
+void	proto_encode_event_at(char *dst, size_t size,
+	    const char *channel, size_t channellen,
+	    const char *id, size_t idlen,
+	    const char *type, size_t typelen,
+	    const char *data, size_t datalen);
+/*
+ * The id inside an EVENT frame as proto_encode_event made it (header
+ * included), without decoding the rest: so that the id formatted for the
+ * frame also answers the publish.  0, or -1 when frame is not such a frame.
+ */
+int	proto_event_id(const char *frame, size_t len, const char **id,
+	    size_t *idlen);
 int	proto_encode_stats(struct buf *b, uint64_t ref);
 int	proto_encode_stats_reply(struct buf *b, uint64_t ref,
 	    const char *const *names, const uint64_t *values, size_t n);

@@ -30,6 +30,34 @@ parse_bad(const char *s, size_t len, const char *why)
 	    "refuse %s, id untouched", why);
 }
 
+/* eventid_format_seq after eventid_format_epoch is eventid_format. */
+static void
+test_format_seq(void)
+{
+	static const uint64_t	 v[] = { 0, 1, 9, 10, 35, 36, 99, 100,
+	    1796101291866858ULL, UINT64_MAX / 10, UINT64_MAX };
+	char			 pre[EVENTID_MAX], a[EVENTID_MAX];
+	char			 b[EVENTID_MAX], sa[8], sb[8];
+	size_t			 i, k, n, la, lb;
+	int			 same = 1;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		n = eventid_format_epoch(pre, sizeof(pre) - 1, v[i]);
+		pre[n++] = '-';
+		for (k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+			la = eventid_format(a, sizeof(a), v[i], v[k]);
+			lb = eventid_format_seq(b, sizeof(b), pre, n, v[k]);
+			same &= la == lb && strcmp(a, b) == 0;
+			/* And truncated alike. */
+			eventid_format(sa, sizeof(sa), v[i], v[k]);
+			eventid_format_seq(sb, sizeof(sb), pre, n, v[k]);
+			same &= strcmp(sa, sb) == 0;
+		}
+	}
+	ok(same, "format_seq with a formatted epoch: the same ids as "
+	    "eventid_format, whole and truncated");
+}
+
 int
 main(void)
 {
@@ -102,6 +130,7 @@ main(void)
 	ok(eventid_parse_epoch("", 0, &e) == -1, "empty epoch refused");
 	ok(eventid_parse_epoch("Hddypumtc0", 10, &e) == -1,
 	    "upper case epoch refused");
+	test_format_seq();
 
 	tap_done();
 	return (tap_exit_status());

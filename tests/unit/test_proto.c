@@ -1003,6 +1003,83 @@ test_bound_codes(void)
 	buf_free(&b);
 }
 
+/*
+ * proto_event_id finds the id in EVENT frames with channels and ids of
+ * every string form's edges, and refuses anything else, whole or cut.
+ */
+static void
+test_event_id(void)
+{
+	static const size_t	 lens[] = { 1, 31, 32, 255, 256, 70000 };
+	struct buf		 b;
+	char			*chan, *at, id[64];
+	const char		*got;
+	size_t			 i, k, n, end, idlen, gotlen;
+	int			 good = 1, cut = 1, same = 1;
+
+	buf_init(&b, 0);
+	if ((chan = malloc(70000)) == NULL)
+		abort();
+	memset(chan, 'c', 70000);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (idlen = 0; idlen <= 40; idlen += 8) {
+			memset(id, '0' + (int)idlen % 10, idlen);
+			buf_reset(&b);
+			if (proto_encode_event(&b, chan, lens[i], id, idlen,
+			    "message", 7, "data", 4) == -1)
+				abort();
+			n = buf_used(&b);
+			if (proto_event_id(buf_head(&b), n, &got,
+			    &gotlen) == -1 || gotlen != idlen ||
+			    memcmp(got, id, idlen) != 0) {
+				tap_diag("channel %zu, id %zu", lens[i], idlen);
+				good = 0;
+			}
+			/* Cut anywhere before the id's end: refused. */
+			end = (size_t)(got - buf_head(&b)) + idlen;
+			for (k = 0; k < end; k++)
+				if (proto_event_id(buf_head(&b), k, &got,
+				    &gotlen) == 0) {
+					tap_diag("cut at %zu accepted", k);
+					cut = 0;
+				}
+		}
+	/* proto_encode_event_at: the same bytes, in the size promised. */
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			buf_reset(&b);
+			if (proto_encode_event(&b, chan, lens[i], id, 20,
+			    chan, lens[k] > 255 ? 255 : lens[k], chan,
+			    lens[k]) == -1)
+				abort();
+			n = proto_event_size(lens[i], 20, lens[k] > 255 ?
+			    255 : lens[k], lens[k]);
+			if (n != buf_used(&b) || (at = malloc(n)) == NULL) {
+				tap_diag("size %zu, frame %zu", n,
+				    buf_used(&b));
+				same = 0;
+				continue;
+			}
+			proto_encode_event_at(at, n, chan, lens[i], id, 20,
+			    chan, lens[k] > 255 ? 255 : lens[k], chan,
+			    lens[k]);
+			if (memcmp(at, buf_head(&b), n) != 0)
+				same = 0;
+			free(at);
+		}
+	ok(same, "proto_encode_event_at: the bytes of proto_encode_event, "
+	    "in proto_event_size, for strings of each header form");
+	ok(good, "proto_event_id: the id of EVENT frames with channels of "
+	    "1 to 70000 bytes and ids of 0 to 40");
+	ok(cut, "proto_event_id: a frame cut before the id's end is refused");
+	buf_reset(&b);
+	proto_encode_published(&b, 1, "a-1", 3);
+	ok(proto_event_id(buf_head(&b), buf_used(&b), &got, &gotlen) == -1,
+	    "proto_event_id: a PUBLISHED frame is refused");
+	free(chan);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1017,6 +1094,7 @@ main(void)
 	test_encode_bounds();
 	test_mutations();
 	test_bound_codes();
+	test_event_id();
 	for (i = 0; i < nsamples; i++)
 		free(samples[i].bytes);
 	tap_done();

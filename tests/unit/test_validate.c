@@ -68,6 +68,21 @@ main(void)
 	utf8(U("\xe2\x82x"), -1, "3-byte sequence with ASCII inside");
 	utf8(U("\xf0\x9f\x98"), -1, "4-byte sequence cut at the end");
 	utf8("\xc3\xa9", 1, -1, "only len bytes are read");
+	/* ASCII is read eight bytes at a time: the odd byte anywhere. */
+	all = 1;
+	for (i = 0; i < 40; i++) {
+		memset(name, 'a', 40);
+		name[i] = (char)0x80;			/* lone continuation */
+		all &= validate_utf8(name, 40) == -1;
+		all &= validate_utf8(name, i) == 0;	/* ends before it */
+		memcpy(name + i, "\xc3\xa9", 2);	/* é at every offset */
+		all &= validate_utf8(name, i + 2) == 0;
+		all &= validate_utf8(name, i + 1) == -1;	/* cut */
+		memcpy(name + i, "\xed\xa0\x80", 3);	/* a surrogate */
+		all &= validate_utf8(name, 40) == -1;
+	}
+	ok(all, "UTF-8: a bad, a good and a cut sequence at each of 40 "
+	    "offsets, around the eight-byte steps");
 
 	/* Channels. */
 	ok(validate_channel(U("news")) == NULL, "channel \"news\"");
