@@ -265,7 +265,7 @@ redisconn_hint(const redisReply *r)
 	if (strncmp(r->str, "WRONGPASS", 9) == 0 ||
 	    strstr(r->str, "invalid password") != NULL)
 		return ("wrong password");
-	return ("error");
+	return ("handshake refused");
 }
 
 /*
