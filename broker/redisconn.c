@@ -647,8 +647,9 @@ redisconn_new(struct ev_loop *loop, const struct redisconn_config *cfg,
 	rc->timeout = cfg->timeout > 0 ? cfg->timeout :
 	    REDISCONN_DEFAULT_TIMEOUT;
 	if (cfg->password != NULL) {
-		rc->password_len = strlen(cfg->password);
-		rc->password = strdup(cfg->password);
+		/* An empty one (an empty file) overrides the URL's with none. */
+		if ((rc->password_len = strlen(cfg->password)) > 0)
+			rc->password = strdup(cfg->password);
 	} else if (cfg->url.has_password) {
 		rc->password_len = cfg->url.password_len;
 		if ((rc->password = malloc(rc->password_len + 1)) != NULL)
@@ -659,8 +660,7 @@ redisconn_new(struct ev_loop *loop, const struct redisconn_config *cfg,
 		rc->library = strdup(cfg->library);
 	if (cfg->subscribe != NULL)
 		rc->subscribe = strdup(cfg->subscribe);
-	if (((cfg->password != NULL || cfg->url.has_password) &&
-	    rc->password == NULL) || (cfg->library != NULL &&
+	if ((rc->password_len > 0 && rc->password == NULL) || (cfg->library != NULL &&
 	    rc->library == NULL) || (cfg->subscribe != NULL &&
 	    rc->subscribe == NULL)) {
 		free(rc->password);

@@ -38,7 +38,8 @@
 
 struct redisconn_config {
 	struct redisurl	 url;		/* parsed (redisurl.h): host/port or path, db, password */
-	const char	*password;	/* NULL, or overrides url's (from --redis-password-file) */
+	const char	*password;	/* NULL, or overrides url's (from --redis-password-file);
+					   "" overrides it with none */
 	double		 timeout;	/* connect and per-command, seconds (<= 0: default 2) */
 	const char	*library;	/* Lua FUNCTION library source, loaded with FUNCTION LOAD
 					   REPLACE on every connect before `up`; NULL: none */
