@@ -15,7 +15,9 @@
  *   - a reply callback gets NULL when the command failed, timed out or the
  *     connection went down; it is called exactly once per accepted command;
  *   - redisconn_command and redisconn_commandargv return -1 at once (and
- *     call nothing) while not up, or at the pending bound: fail fast;
+ *     call nothing) while not up, or at the pending bound: fail fast; and
+ *     for (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE and MONITOR, which the command
+ *     context cannot carry (redisconn_command sees only a literal name);
  *   - redisconn_free must not be called from inside a redisconn callback
  *     (it is a fatal error); no callback is called once it has returned.
  *     It does not call `down`.

@@ -143,6 +143,11 @@ cmd SET k v1
 is "$(reply $cmdn)" "status OK" "SET answered"
 cmd GET k
 is "$(reply $cmdn)" "string v1" "GET answered"
+cmd SUBSCRIBE x
+check "SUBSCRIBE refused on the command context" \
+    wait_lines "^refused $cmdn\$"
+cmd monitor
+check "MONITOR refused too" wait_lines "^refused $cmdn\$"
 redis-cli -s "$T/r1.sock" PUBLISH ev hello >/dev/null
 check "a message on the subscribed channel arrives" \
     wait_lines '^message hello$'
