@@ -5,7 +5,8 @@
 # benchmark, Chromium for the browser test, node for the test clients,
 # clang for the libFuzzer runs: Debian 12's clang brings libFuzzer's
 # runtime with libclang-common-14-dev; python3-prometheus-client's parser
-# checks the metrics the monitoring tests scrape).
+# checks the metrics the monitoring tests scrape; redis-server for the
+# broker's Redis mode tests, which start their own on private sockets).
 # Run as root on Debian 12.
 set -e
 if [ "$(id -u)" -ne 0 ]; then
@@ -20,7 +21,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libev-dev libmsgpack-dev libfcgi-dev zlib1g-dev \
-	libssl-dev libjansson-dev \
+	libssl-dev libjansson-dev libhiredis-dev redis-server \
 	lighttpd lighttpd-mod-openssl nginx-light libnginx-mod-nchan \
 	apache2 libapache2-mod-fcgid openssl \
 	curl ca-certificates procps psmisc valgrind \
@@ -37,9 +38,10 @@ apt-get install -y -q --no-install-recommends systemd
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	apt-get install -y -q --no-install-recommends nodejs npm
 fi
-# Debian starts the web servers it installs on port 80; the demo and the
-# tests run their own on private ports, so the system ones are not needed.
-for s in lighttpd nginx apache2; do
+# Debian starts the web servers it installs on port 80 (and Redis on
+# 6379); the demo and the tests run their own on private ports and
+# sockets, so the system ones are not needed.
+for s in lighttpd nginx apache2 redis-server; do
 	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 		systemctl disable --now "$s" >/dev/null 2>&1 || true
 	else
