@@ -826,7 +826,7 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 	if (rd != NULL) {
 		r = rd->reason;
 		after = rd->after;
-		if (r != HISTORY_PRUNED &&
+		if ((r == HISTORY_OK || r == HISTORY_EPOCH) &&
 		    (nrevs = rstore_replay(s, rd, chs, n, &revs)) ==
 		    (size_t)-1)
 			goto nomem;

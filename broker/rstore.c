@@ -103,8 +103,10 @@ struct rstore_wait {
 	TAILQ_ENTRY(rstore_wait) entry;
 	struct rstore		*rs;
 	struct conn		*conn;
+	uint64_t		 ref;
 	uint64_t		 seq;
 	ev_timer		 timer;
+	int			 checking;	/* asking Redis for its seq */
 };
 
 /* A pub/sub message held during a catch-up. */
@@ -144,8 +146,6 @@ struct rstore {
 	uint64_t	 epoch_changes;
 	uint64_t	 bad;
 };
-
-static struct rstore *rstore_self;	/* for replies outliving a wait */
 
 static void	rstore_up_cb(void *);
 static void	rstore_down_cb(void *);
@@ -200,10 +200,10 @@ rstore_open(struct server *s, const struct rstore_config *cfg)
 	cbs.up = rstore_up_cb;
 	cbs.down = rstore_down_cb;
 	cbs.message = rstore_message_cb;
-	s->rstore = rstore_self = rs;
+	s->rstore = rs;
 	if ((rs->rc = redisconn_new(s->loop, &rc, &cbs, rs)) == NULL) {
 		log_warnx("cannot start the Redis connection");
-		s->rstore = rstore_self = NULL;
+		s->rstore = NULL;
 		free(rs);
 		return (-1);
 	}
@@ -258,7 +258,7 @@ rstore_close(struct server *s)
 	free(rs->fifo);
 	rstore_held_clear(rs);
 	free(rs->held);
-	s->rstore = rstore_self = NULL;
+	s->rstore = NULL;
 	free(rs);
 }
 
@@ -919,6 +919,7 @@ rstore_cursor(struct server *s, struct conn *c, uint64_t ref,
 			return (RSTORE_UNAVAILABLE);
 		w->rs = rs;
 		w->conn = c;
+		w->ref = ref;
 		w->seq = eid.seq;
 		ev_timer_init(&w->timer, rstore_wait_cb, rs->timeout, 0);
 		w->timer.data = w;
@@ -1156,7 +1157,7 @@ rstore_wake(struct rstore *rs)
 
 	for (w = TAILQ_FIRST(&rs->waits); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
-		if (w->seq > rs->s->history.seq)
+		if (w->seq > rs->s->history.seq || w->checking)
 			continue;
 		c = w->conn;
 		rstore_wait_free(rs, w);
@@ -1165,9 +1166,9 @@ rstore_wake(struct rstore *rs)
 }
 
 /*
- * A cursor ahead waited --redis-timeout in vain: its SUBSCRIBE is answered
- * UNAVAILABLE, and Redis is asked whether it still has that seq (if not,
- * the id was lost with Redis's last second: a new epoch).
+ * A cursor ahead waited --redis-timeout in vain: Redis is asked for its
+ * seq (rstore_check_cb); when Redis is down, the SUBSCRIBE is answered
+ * UNAVAILABLE.
  */
 static void
 rstore_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -1175,15 +1176,13 @@ rstore_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct rstore_wait	*w = t->data;
 	struct rstore		*rs = w->rs;
 	struct conn		*c = w->conn;
-	uint64_t		*seq;
 
 	(void)loop;
 	(void)revents;
-	if ((seq = malloc(sizeof(*seq))) != NULL) {
-		*seq = w->seq;
-		if (redisconn_command(rs->rc, rstore_check_cb, seq,
-		    "FCALL fastsse_hello 1 %s", rs->meta) == -1)
-			free(seq);
+	if (redisconn_command(rs->rc, rstore_check_cb, w,
+	    "FCALL fastsse_hello 1 %s", rs->meta) == 0) {
+		w->checking = 1;
+		return;
 	}
 	rstore_wait_free(rs, w);
 	c->flags |= CONN_WAITED;
@@ -1191,23 +1190,41 @@ rstore_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	conn_reap(rs->s);
 }
 
-/* Redis's seq against a cursor that waited in vain (rstore_wait_cb). */
+/*
+ * Redis's seq against a cursor that waited in vain: Redis never reached
+ * it (an id Redis lost with its last second, or one made up): reset
+ * "lost", as the journal does for ids a crash may have lost; the epoch is
+ * not bumped on a client's word, which anyone could send.  Else Redis
+ * has it and this broker does not yet: UNAVAILABLE, retry.
+ */
 static void
 rstore_check_cb(const redisReply *r, void *arg)
 {
-	uint64_t	*want = arg;
-	uint64_t	 epoch, seq;
-	struct rstore	*rs;
+	struct rstore_wait	*w = arg;
+	struct rstore		*rs = w->rs;
+	struct rstore_read	*rd;
+	struct conn		*c = w->conn;
+	uint64_t		 epoch, seq;
 
-	if (r != NULL && rstore_epoch_seq(r, 2, &epoch, &seq) == 0 &&
-	    (rs = rstore_self) != NULL && !rs->closing &&
-	    epoch == rs->s->history.epoch && seq < *want) {
-		log_warnx("redis: a client holds id %" PRIu64 " but Redis "
-		    "is at %" PRIu64 ": Redis lost events; a new epoch",
-		    *want, seq);
-		rstore_bump(rs);
+	if (rs->closing)
+		return;		/* rstore_close frees w */
+	if (c != NULL && r != NULL &&
+	    rstore_epoch_seq(r, 2, &epoch, &seq) == 0 &&
+	    epoch == rs->s->history.epoch && seq < w->seq &&
+	    (rd = calloc(1, sizeof(*rd))) != NULL) {
+		log_info("redis: a client holds id %" PRIu64 " but Redis is "
+		    "at %" PRIu64 ": reset \"lost\"", w->seq, seq);
+		rd->ref = w->ref;
+		rd->reason = HISTORY_LOST;
+		rstore_read_free(c->rread);
+		c->rread = rd;
+	} else if (c != NULL)
+		c->flags |= CONN_WAITED;
+	rstore_wait_free(rs, w);
+	if (c != NULL) {
+		conn_resume(c);
+		conn_reap(rs->s);
 	}
-	free(want);
 }
 
 /* Result of a trim: nothing to do but log a failure, once. */
@@ -1270,7 +1287,11 @@ rstore_forget(struct server *s, struct conn *c)
 			pr->conn = NULL;
 	for (w = TAILQ_FIRST(&rs->waits); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
-		if (w->conn == c)
+		if (w->conn != c)
+			continue;
+		if (w->checking)
+			w->conn = NULL;	/* freed by rstore_check_cb */
+		else
 			rstore_wait_free(rs, w);
 	}
 }
