@@ -157,7 +157,7 @@ static void	rstore_read_cb(const redisReply *, void *);
 static void	rstore_check_cb(const redisReply *, void *);
 static void	rstore_trim_cb(struct ev_loop *, ev_timer *, int);
 static void	rstore_wait_cb(struct ev_loop *, ev_timer *, int);
-static void	rstore_live(struct rstore *, const char *, size_t);
+static void	rstore_live(struct rstore *, const char *, size_t, int);
 static void	rstore_hello(struct rstore *);
 static void	rstore_catchup(struct rstore *);
 static void	rstore_wake(struct rstore *);
@@ -339,8 +339,12 @@ nomem:
 }
 
 /*
- * Applies the held messages through the live path, in order; one that
- * finds a gap starts a catch-up and the rest are held again.
+ * Applies the held messages through the live path, in order, right after
+ * a read of Redis at one instant (hello or catch-up) that the subscription
+ * was older than: so the first one past the head must be the head + 1; a
+ * gap here is a message that did not come from the library (skipped, or
+ * catch-ups would follow each other for ever).  A gap further on starts a
+ * catch-up and the rest are held again.
  */
 static void
 rstore_drain(struct rstore *rs)
@@ -352,7 +356,7 @@ rstore_drain(struct rstore *rs)
 	rs->nheld = rs->heldcap = rs->heldbytes = 0;
 	for (i = 0; i < n; i++) {
 		if (rs->synced)
-			rstore_live(rs, held[i].p, held[i].len);
+			rstore_live(rs, held[i].p, held[i].len, 1);
 		else
 			rstore_hold(rs, held[i].p, held[i].len);
 		free(held[i].p);
@@ -370,7 +374,7 @@ rstore_message_cb(const char *p, size_t len, void *arg)
 	if (!rs->synced)
 		rstore_hold(rs, p, len);
 	else
-		rstore_live(rs, p, len);
+		rstore_live(rs, p, len, 0);
 	rstore_wake(rs);
 	conn_reap(rs->s);
 }
@@ -428,9 +432,12 @@ rstore_apply(struct rstore *rs, const char *chn, size_t chnlen, uint64_t seq,
 	history_trim(h, ch, now);
 }
 
-/* One pub/sub message on the live path (see the top). */
+/*
+ * One pub/sub message on the live path (see the top); strict: it follows
+ * a read at one instant (rstore_drain).
+ */
 static void
-rstore_live(struct rstore *rs, const char *p, size_t len)
+rstore_live(struct rstore *rs, const char *p, size_t len, int strict)
 {
 	struct history		*h = &rs->s->history;
 	struct rmsg_event	 ev;
@@ -451,6 +458,16 @@ rstore_live(struct rstore *rs, const char *p, size_t len)
 		    ev.type, ev.typelen, ev.data, ev.datalen);
 		break;
 	case RMSG_GAP:
+		if (strict) {
+			if (!rs->warned_bad)
+				log_warnx("redis: event %" PRIu64 " after %"
+				    PRIu64 " on %s was not published by "
+				    "the library, skipped", ev.seq, h->seq,
+				    rs->events);
+			rs->warned_bad = 1;
+			rs->bad++;
+			break;
+		}
 		log_debug("redis: event %" PRIu64 " after %" PRIu64
 		    ": catching up", ev.seq, h->seq);
 		rs->synced = 0;
@@ -514,15 +531,19 @@ rstore_hello(struct rstore *rs)
 		rs->helloing = 1;
 }
 
-/* Asks Redis for a new epoch in place of the mirror's (seq went back). */
+/*
+ * Asks Redis for a new epoch in place of the mirror's (seq went back),
+ * and for its seq to continue above what this broker delivered.
+ */
 static void
 rstore_bump(struct rstore *rs)
 {
-	char	 old[24];
+	char	 old[24], seq[24];
 
 	snprintf(old, sizeof(old), "%" PRIu64, rs->s->history.epoch);
+	snprintf(seq, sizeof(seq), "%" PRIu64, rs->s->history.seq);
 	if (redisconn_command(rs->rc, rstore_hello_cb, rs,
-	    "FCALL fastsse_epoch_bump 1 %s %s", rs->meta, old) == 0)
+	    "FCALL fastsse_epoch_bump 1 %s %s %s", rs->meta, old, seq) == 0)
 		rs->helloing = 1;
 }
 
