@@ -360,12 +360,19 @@ async function openClients(EventSource, hosts, query, n, opts = {}) {
 	if (!await waitFor(() => cs.every((c) => c.opens >= 1), 20000))
 		throw new Error('not every client opened: ' + cs.filter((c) =>
 		    c.opens >= 1).length + ' of ' + n);
-	const ch = new URLSearchParams(query).get('channel');
+	await warmUp(cs, hosts[0], new URLSearchParams(query).get('channel'));
+	return cs;
+}
+
+// Publishes "warmup" events on channel ch through env until each of the
+// clients cs has one after the call (their subscriptions are live).
+async function warmUp(cs, env, ch) {
+	const from = cs.map((c) => c.events.length);
 	for (let i = 0; i < 100; i++) {
-		await hosts[0].publish(ch, 'warm-' + i, 'warmup');
-		if (await waitFor(() => cs.every((c) => c.events.some((e) =>
-		    e.type === 'warmup')), 500))
-			return cs;
+		await env.publish(ch, 'warm-' + i, 'warmup');
+		if (await waitFor(() => cs.every((c, j) => c.events.slice(from[j])
+		    .some((e) => e.type === 'warmup')), 500))
+			return;
 	}
 	throw new Error('not every client got a warm-up event');
 }
@@ -489,4 +496,4 @@ async function main(opts, body) {
 }
 
 module.exports = { needs, brokerHasRedis, scenario, Redis, Link, SwitchingClient, stats, connected,
-    seqOf, epochOf, exactDiff, openClients, publisher, ackedInOrder, main };
+    seqOf, epochOf, exactDiff, openClients, warmUp, publisher, ackedInOrder, main };
