@@ -77,6 +77,14 @@ async function unreachable(w) {
 	    'fails at once (' + p.secs.toFixed(2) + ' s)', p);
 	tap.ok(/redis|unavailable/i.test(p.err || ''), 'one link cut: with ' +
 	    'a clear error', p.err);
+	let hp = null;
+	try {
+		hp = await r.httpPublish(h2, 'fa', 'refused');
+	} catch (e) {
+		hp = e;
+	}
+	tap.ok(hp.status === 503, 'one link cut: publishing over HTTP on ' +
+	    'host 2 answers 503', String(hp));
 	const pings0 = c2.map((c) => c.pings());
 	const during = await publishN(h1, 10, 'during');
 	want.push(...during);

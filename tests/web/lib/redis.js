@@ -377,31 +377,64 @@ async function warmUp(cs, env, ch) {
 	throw new Error('not every client got a warm-up event');
 }
 
-// Publishes on env in a loop (one `fastsse publish` per event, to the
-// channels in turn) until stop() is called; failures are counted and
-// retried after a pause.  Keeps each acknowledged id by channel.
-function publisher(env, channels, tag) {
-	const p = { acked: [], failures: 0, errors: [], stopped: false };
+// The responders' publishing key (fastsse-fcgi --publish-key).
+const KEY = 'redis-test-publish-key-0123456789';
+
+// Publishes one event over HTTP through env's web server; resolves with
+// its id (201), or rejects with the status and body.
+async function httpPublish(env, channel, data) {
+	const res = await h.request(env.url('/events?channel=' +
+	    encodeURIComponent(channel)), { method: 'POST', body: data,
+	    headers: { 'Content-Type': 'text/plain', Authorization:
+	    'Bearer ' + KEY } });
+	if (res.status !== 201)
+		throw Object.assign(new Error('HTTP ' + res.status + ': ' +
+		    res.body.trim()), { status: res.status });
+	return res.body.trim();
+}
+
+// Publishes on env in a loop (one `fastsse publish` per event, or one
+// HTTP POST with opts.http, to the channels in turn) until stop() is
+// called; failures are counted and retried after a pause.  Keeps each
+// acknowledged id by channel.
+function publisher(env, channels, tag, opts = {}) {
+	const p = { acked: [], failures: 0, errors: [], stopped: false,
+	    paused: false, inflight: Promise.resolve() };
 	let i = 0;
+	const one = async () => {
+		const ch = channels[i % channels.length];
+		try {
+			const id = opts.http ? await httpPublish(env, ch,
+			    tag + '-' + i) : await env.publish(ch, tag + '-' + i);
+			p.acked.push({ ch, id, data: tag + '-' + i });
+			i++;
+		} catch (e) {
+			p.failures++;
+			if (p.errors.length < 5)
+				p.errors.push(String(e.message).trim());
+			await h.sleep(50);
+		}
+	};
 	p.done = (async () => {
 		while (!p.stopped) {
-			const ch = channels[i % channels.length];
-			try {
-				const id = await env.publish(ch, tag + '-' + i);
-				p.acked.push({ ch, id, data: tag + '-' + i });
-				i++;
-			} catch (e) {
-				p.failures++;
-				if (p.errors.length < 5)
-					p.errors.push(String(e.message).trim());
-				await h.sleep(50);
+			if (p.paused) {
+				await h.sleep(20);
+				continue;
 			}
+			p.inflight = one();
+			await p.inflight;
 		}
 	})();
 	p.stop = async () => {
 		p.stopped = true;
 		await p.done;
 	};
+	// No publish in flight from when pause() resolves to resume().
+	p.pause = async () => {
+		p.paused = true;
+		await p.inflight;
+	};
+	p.resume = () => { p.paused = false; };
 	return p;
 }
 
@@ -450,7 +483,14 @@ async function main(opts, body) {
 	}
 	process.umask(0o022);
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastsse-redis-'));
+	// Redis and the links' sockets; harness.js reaps the processes.
+	process.on('exit', () => {
+		if (!process.env.FASTSSE_KEEP_TMP)
+			fs.rmSync(dir, { recursive: true, force: true });
+	});
 	try {
+		const keyfile = path.join(dir, 'publish.keys');
+		fs.writeFileSync(keyfile, KEY + '\n', { mode: 0o644 });
 		w.redis = new Redis(dir, opts.redis || {});
 		await w.redis.start();
 		for (let i = 0; i < nhosts; i++) {
@@ -464,6 +504,7 @@ async function main(opts, body) {
 			    opts.host || {}));
 			e.brokerArgs = ['--data-dir', 'none', '--redis', l.url()]
 			    .concat(e.brokerArgs);
+			e.respArgs = ['--publish-key', keyfile].concat(e.respArgs);
 			w.hosts.push(e);
 			await e.start();
 		}
@@ -489,11 +530,9 @@ async function main(opts, body) {
 		try { await e.stop(); } catch (err) { /* best effort */ }
 	}
 	try { await w.redis.stop(); } catch (err) { /* best effort */ }
-	if (!process.env.FASTSSE_KEEP_TMP)
-		fs.rmSync(dir, { recursive: true, force: true });
 	clearTimeout(watchdog);
 	process.exit(status);
 }
 
 module.exports = { needs, brokerHasRedis, scenario, Redis, Link, SwitchingClient, stats, connected,
-    seqOf, epochOf, exactDiff, openClients, warmUp, publisher, ackedInOrder, main };
+    seqOf, epochOf, exactDiff, openClients, warmUp, httpPublish, publisher, ackedInOrder, main };
