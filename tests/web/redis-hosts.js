@@ -171,6 +171,7 @@ async function brokerKilled(w) {
 	const back = h.now();
 	tap.ok(await waitFor(() => r.connected(h2), 15000, 50),
 	    'broker killed: the new broker of host 2 connects to Redis');
+	const reads0 = Number((await r.stats(h2)).redis_reads || 0);
 	const p2 = r.publisher(h2, ['rb', 'ra'], 'k2');
 	for (let i = 0; i < 2; i++)
 		for (const c of movers) {
@@ -193,6 +194,19 @@ async function brokerKilled(w) {
 	    streamed(x))), 'broker killed: host 2\'s clients resumed on ' +
 	    'host 1, then on host 2\'s new broker');
 	allExact(movers, want, 'broker killed, host 2\'s clients');
+	// A cursor from before the new broker started: the events after
+	// it come from Redis, exactly.
+	const old = r.ackedInOrder([p1])[0];
+	const t = new r.SwitchingClient(w.EventSource, [h2], QUERY +
+	    '&last_event_id=' + encodeURIComponent(old), { switching: false });
+	await waitFor(() => t.events.some((e) => e.id === last), 20000);
+	t.close();
+	const reads = Number((await r.stats(h2)).redis_reads || 0) - reads0;
+	tap.is(r.exactDiff(t.messages().map((e) => e.id), want.slice(1)),
+	    null, 'broker killed: a cursor older than the new broker of ' +
+	    'host 2 resumes there exactly');
+	tap.ok(reads >= 1, 'broker killed: from Redis (' + reads +
+	    ' reads)');
 	tap.is(movers.reduce((n, c) => n + c.resets().length, 0), 0,
 	    'broker killed: no client got a reset');
 	for (const c of pinned.concat(movers))
