@@ -51,6 +51,12 @@
  *  - A request the connection may not make (wrong role, bad channel or
  *    type, data too big or not UTF-8) is answered with ERROR; the
  *    connection stays usable.
+ *  - Redis mode (rstore.c): PUBLISHes are answered when Redis is, in
+ *    request order; a request other than PUBLISH that comes while some
+ *    are unanswered, or a SUBSCRIBE that waits for a read from Redis,
+ *    pauses the connection's input (CONN_WAIT: nothing more is read, no
+ *    input deadline) until the answers are in; the frame is then handled
+ *    again.  Each wait is bounded by --redis-timeout.
  *  - Revocations (revoke.c holds them, bounded there): a REVOKE is
  *    answered REVOKED and sent as REVOCATION to every connection that
  *    sent REVOCATIONS, which first gets all those held.  Like any reply

@@ -194,6 +194,25 @@ redisconn_sendargv(struct redisconn *rc, redisconn_reply_cb cb, void *arg,
 	    redisconn_hiredis_cb, req, argc, argv, argvlen)));
 }
 
+/*
+ * Commands that would turn the command context into a subscriber or a
+ * monitor: hiredis 0.14 would then call one callback many times (or never)
+ * and the pending FIFO would lose its one-reply-per-command rule.
+ */
+static int
+redisconn_forbidden(const char *name, size_t len)
+{
+	static const char	*no[] = { "SUBSCRIBE", "PSUBSCRIBE",
+	    "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
+	    "MONITOR" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (len == strlen(no[i]) && strncasecmp(name, no[i], len) == 0)
+			return (1);
+	return (0);
+}
+
 int
 redisconn_command(struct redisconn *rc, redisconn_reply_cb cb, void *arg,
     const char *fmt, ...)
@@ -203,6 +222,7 @@ redisconn_command(struct redisconn *rc, redisconn_reply_cb cb, void *arg,
 	int			 rv;
 
 	if (rc->state != REDISCONN_UP ||
+	    redisconn_forbidden(fmt, strcspn(fmt, " ")) ||
 	    (req = redisconn_req_new(rc, cb, arg)) == NULL)
 		return (-1);
 	va_start(ap, fmt);
@@ -215,7 +235,8 @@ int
 redisconn_commandargv(struct redisconn *rc, redisconn_reply_cb cb, void *arg,
     int argc, const char **argv, const size_t *argvlen)
 {
-	if (rc->state != REDISCONN_UP)
+	if (rc->state != REDISCONN_UP || argc < 1 ||
+	    redisconn_forbidden(argv[0], argvlen[0]))
 		return (-1);
 	return (redisconn_sendargv(rc, cb, arg, argc, argv, argvlen));
 }
@@ -265,7 +286,7 @@ redisconn_hint(const redisReply *r)
 	if (strncmp(r->str, "WRONGPASS", 9) == 0 ||
 	    strstr(r->str, "invalid password") != NULL)
 		return ("wrong password");
-	return ("error");
+	return ("handshake refused");
 }
 
 /*
@@ -647,8 +668,9 @@ redisconn_new(struct ev_loop *loop, const struct redisconn_config *cfg,
 	rc->timeout = cfg->timeout > 0 ? cfg->timeout :
 	    REDISCONN_DEFAULT_TIMEOUT;
 	if (cfg->password != NULL) {
-		rc->password_len = strlen(cfg->password);
-		rc->password = strdup(cfg->password);
+		/* An empty one (an empty file) overrides the URL's with none. */
+		if ((rc->password_len = strlen(cfg->password)) > 0)
+			rc->password = strdup(cfg->password);
 	} else if (cfg->url.has_password) {
 		rc->password_len = cfg->url.password_len;
 		if ((rc->password = malloc(rc->password_len + 1)) != NULL)
@@ -659,8 +681,7 @@ redisconn_new(struct ev_loop *loop, const struct redisconn_config *cfg,
 		rc->library = strdup(cfg->library);
 	if (cfg->subscribe != NULL)
 		rc->subscribe = strdup(cfg->subscribe);
-	if (((cfg->password != NULL || cfg->url.has_password) &&
-	    rc->password == NULL) || (cfg->library != NULL &&
+	if ((rc->password_len > 0 && rc->password == NULL) || (cfg->library != NULL &&
 	    rc->library == NULL) || (cfg->subscribe != NULL &&
 	    rc->subscribe == NULL)) {
 		free(rc->password);

@@ -15,9 +15,12 @@
  *   - a reply callback gets NULL when the command failed, timed out or the
  *     connection went down; it is called exactly once per accepted command;
  *   - redisconn_command and redisconn_commandargv return -1 at once (and
- *     call nothing) while not up, or at the pending bound: fail fast;
- *   - redisconn_free must not be called from inside a redisconn callback;
- *     no callback is called once it has returned.
+ *     call nothing) while not up, or at the pending bound: fail fast; and
+ *     for (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE and MONITOR, which the command
+ *     context cannot carry (redisconn_command sees only a literal name);
+ *   - redisconn_free must not be called from inside a redisconn callback
+ *     (it is a fatal error); no callback is called once it has returned.
+ *     It does not call `down`.
  */
 #ifndef REDISCONN_H
 #define REDISCONN_H
@@ -37,7 +40,8 @@
 
 struct redisconn_config {
 	struct redisurl	 url;		/* parsed (redisurl.h): host/port or path, db, password */
-	const char	*password;	/* NULL, or overrides url's (from --redis-password-file) */
+	const char	*password;	/* NULL, or overrides url's (from --redis-password-file);
+					   "" overrides it with none */
 	double		 timeout;	/* connect and per-command, seconds (<= 0: default 2) */
 	const char	*library;	/* Lua FUNCTION library source, loaded with FUNCTION LOAD
 					   REPLACE on every connect before `up`; NULL: none */
@@ -50,7 +54,9 @@ struct redisconn_cbs {
 					   loaded, SUBSCRIBE confirmed */
 	void	(*down)(void *arg);	/* lost (either context, error, or timeout); every pending
 					   command callback has already been called with NULL */
-	void	(*message)(const char *payload, size_t len, void *arg); /* from `subscribe` */
+	void	(*message)(const char *payload, size_t len, void *arg); /* from `subscribe`,
+					   only between `up` and `down`: what was published
+					   before `up` is for the caller to read back */
 };
 
 struct redisconn_stats {

@@ -614,10 +614,12 @@ rstore_catchup(struct rstore *rs)
 	}
 }
 
-/* One entry of fastsse_since: [channel, id, t, p, e, d]. */
+/* One entry of fastsse_since: [channel, id, t, p, e, d, gap]. */
 struct rstore_entry {
 	uint64_t		 seq;
 	uint64_t		 ms;
+	uint64_t		 prev;
+	uint64_t		 gap;
 	const redisReply	*r;
 };
 
@@ -643,6 +645,36 @@ static int
 rstore_is_str(const redisReply *r)
 {
 	return (r->type == REDIS_REPLY_STRING);
+}
+
+/*
+ * Redis trimmed events of a channel after the mirror's head before a
+ * catch-up could read them (up to prev): the mirror does not cover them,
+ * and the connections subscribed to it are closed, so that each stream
+ * resumes from its cursor and is told (reset "pruned").
+ */
+static void
+rstore_lost(struct rstore *rs, const char *name, size_t len, uint64_t prev)
+{
+	struct channel	*ch;
+	struct sub	*sub;
+	size_t		 n = 0;
+
+	if ((ch = channel_find(&rs->s->history.channels, name, len)) == NULL)
+		return;
+	if (prev > ch->floor)
+		ch->floor = prev;
+	TAILQ_FOREACH(sub, &ch->subs, chentry) {
+		if (sub->conn->flags & CONN_DOOMED)
+			continue;
+		conn_doom(sub->conn, 0, "events trimmed in Redis before a "
+		    "catch-up");
+		n++;
+	}
+	if (n > 0)
+		log_warnx("redis: channel %.*s lost events to Redis's "
+		    "retention while this broker was cut off; %zu "
+		    "subscriber connection(s) closed", (int)len, name, n);
 }
 
 /*
@@ -691,26 +723,32 @@ rstore_since_cb(const redisReply *r, void *arg)
 	}
 	for (i = 0; i < list->elements; i++) {
 		e = list->element[i];
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 6 ||
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 7 ||
 		    !rstore_is_str(e->element[0]) ||
 		    !rstore_is_str(e->element[1]) ||
 		    !rstore_is_str(e->element[4]) ||
 		    !rstore_is_str(e->element[5]) ||
 		    rmsg_parse_entry_id(e->element[1]->str,
 		    (size_t)e->element[1]->len, &ents[n].seq) == -1 ||
-		    rstore_u64(e->element[2], &ents[n].ms) == -1) {
+		    rstore_u64(e->element[2], &ents[n].ms) == -1 ||
+		    rstore_u64(e->element[3], &ents[n].prev) == -1 ||
+		    rstore_u64(e->element[6], &ents[n].gap) == -1) {
 			rs->bad++;
 			continue;
 		}
 		ents[n++].r = e;
 	}
-	qsort(ents, n, sizeof(*ents), rstore_entry_cmp);
+	if (n > 1)
+		qsort(ents, n, sizeof(*ents), rstore_entry_cmp);
 	for (i = 0; i < n; i++) {
 		e = ents[i].r;
 		rstore_apply(rs, e->element[0]->str,
 		    (size_t)e->element[0]->len, ents[i].seq, ents[i].ms,
 		    e->element[4]->str, (size_t)e->element[4]->len,
 		    e->element[5]->str, (size_t)e->element[5]->len);
+		if (ents[i].gap)
+			rstore_lost(rs, e->element[0]->str,
+			    (size_t)e->element[0]->len, ents[i].prev);
 	}
 	rs->catchup_events += n;
 	free(ents);
@@ -1149,7 +1187,8 @@ rstore_replay(struct server *s, struct rstore_read *rd,
 		return (0);
 	if ((evs = calloc(total, sizeof(*evs))) == NULL)
 		return ((size_t)-1);
-	memcpy(evs, rd->evs, rd->nevs * sizeof(*evs));
+	if (rd->nevs > 0)
+		memcpy(evs, rd->evs, rd->nevs * sizeof(*evs));
 	k = rd->nevs;
 	for (i = 0; i < n; i++)
 		for (j = channel_after(chs[i], from[i]); j < chs[i]->rcount;

@@ -52,7 +52,7 @@ extern "C" {
 #define FASTSSE_E_STORE		13	/* the broker could not store the event
 				   (disk full, I/O error): retry later */
 #define FASTSSE_E_UNAVAILABLE	14	/* the broker's Redis is unreachable or
-						   timed out: retry later */
+				   timed out: retry later */
 
 struct fastsse;
 

@@ -143,6 +143,11 @@ cmd SET k v1
 is "$(reply $cmdn)" "status OK" "SET answered"
 cmd GET k
 is "$(reply $cmdn)" "string v1" "GET answered"
+cmd SUBSCRIBE x
+check "SUBSCRIBE refused on the command context" \
+    wait_lines "^refused $cmdn\$"
+cmd monitor
+check "MONITOR refused too" wait_lines "^refused $cmdn\$"
 redis-cli -s "$T/r1.sock" PUBLISH ev hello >/dev/null
 check "a message on the subscribed channel arrives" \
     wait_lines '^message hello$'
@@ -216,6 +221,7 @@ check "the rest refused ($refused)" test "$refused" -ge 1 -a \
 check "the refusals counted" test "$(stat refused)" -ge "$refused"
 check "every sent command answered" \
     wait_until stat_ge flood_replies "$sent"
+diag "$(grep '^flood done' "$P.out")"
 is "$(stat flood_nulls)" 0 "none failed"
 
 # 7. redisconn_free with a command in flight.
@@ -262,6 +268,11 @@ printf 's3cret\nsecond line ignored\n' >"$T/pw"
 start_probe p4 -P "$T/pw" -s ev "redis://:wrong@127.0.0.1:$port"
 check "a password file overrides the URL's" wait_lines '^up$'
 stop_probe
+printf '\n' >"$T/pwempty"
+start_probe p4e -P "$T/pwempty" "redis://:s3cret@127.0.0.1:$port"
+check "an empty password file overrides the URL's with none" \
+    wait_until grep -q 'needs a password' "$P.err"
+stop_probe
 start_probe p5 -s ev "redis://:wrong@127.0.0.1:$port"
 check "a wrong password is logged as such" \
     wait_until grep -q 'wrong password' "$P.err"
@@ -300,9 +311,10 @@ check "and never comes up" test "$(stat up)" -eq 0
 stop_probe
 stop_redis r3
 
-# 10. -LOADING: a Redis slow to load its data set; retried until loaded.
+# 10. -LOADING: a Redis slow to load its data set (4,000 keys, 1 ms each);
+# retried until loaded.
 start_redis r4 --enable-debug-command local
-redis-cli -s "$T/r4.sock" DEBUG POPULATE 2000 k 100 >/dev/null
+redis-cli -s "$T/r4.sock" DEBUG POPULATE 4000 k 100 >/dev/null
 redis-cli -s "$T/r4.sock" SAVE >/dev/null
 stop_redis r4
 start_redis r4 --dbfilename dump.rdb --key-load-delay 1000 \
@@ -312,7 +324,7 @@ check "a loading Redis: logged as loading" \
     wait_until grep -q 'loading its data' "$P.err"
 check "up once loaded" wait_lines '^up$'
 cmd DBSIZE
-is "$(reply $cmdn)" "integer 2000" "with the whole data set"
+is "$(reply $cmdn)" "integer 4000" "with the whole data set"
 check "the loading replies counted as errors" test "$(stat errors)" -ge 1
 stop_probe
 stop_redis r4

@@ -4,7 +4,8 @@
  * redisconn.sh.  It connects as the broker would and reports, one line
  * each on stdout:
  *   up | down pending=N | message PAYLOAD | sent N | refused N |
- *   reply N TYPE TEXT | reply N null | stats k=v ... | freed
+ *   reply N TYPE TEXT | reply N null | stats k=v ... | freed |
+ *   flooded sent=N refused=N | flood done N replies in SECS s
  * It reads commands from stdin, one per line, split on spaces:
  *   stats			print the counters
  *   flood N ARGS...		send ARGS N times (replies are not printed)
@@ -42,6 +43,8 @@ struct probe {
 	unsigned long		 n;		/* commands sent */
 	unsigned long		 flood_replies;
 	unsigned long		 flood_nulls;
+	unsigned long		 flood_sent;
+	ev_tstamp		 flood_start;
 };
 
 static struct probe	probe;
@@ -111,6 +114,9 @@ probe_flood_cb(const redisReply *r, void *arg)
 	probe.flood_replies++;
 	if (r == NULL)
 		probe.flood_nulls++;
+	if (probe.flood_replies == probe.flood_sent)
+		printf("flood done %lu replies in %.3f s\n", probe.flood_replies,
+		    ev_time() - probe.flood_start);
 }
 
 static void
@@ -164,6 +170,8 @@ probe_line(char *line)
 	}
 	if (strcmp(argv[0], "flood") == 0 && argc > 2) {
 		count = strtoul(argv[1], NULL, 10);
+		probe.flood_replies = probe.flood_nulls = 0;
+		probe.flood_start = ev_time();
 		for (i = 0; i < (int)count; i++) {
 			if (redisconn_commandargv(probe.rc, probe_flood_cb,
 			    NULL, argc - 2, argv + 2, argvlen + 2) == 0)
@@ -171,6 +179,7 @@ probe_line(char *line)
 			else
 				refused++;
 		}
+		probe.flood_sent = sent;
 		printf("flooded sent=%lu refused=%lu\n", sent, refused);
 		return;
 	}
