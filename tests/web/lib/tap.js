@@ -6,13 +6,24 @@
 
 let n = 0;
 let failed = 0;
+let todo = null;
+
+// From now on (until setTodo(null)) each check is marked TODO with reason:
+// reported, but a failure does not fail the file (a feature not built
+// yet).
+function setTodo(reason) {
+	todo = reason || null;
+}
 
 function ok(cond, name, diag) {
 	n++;
-	const line = (cond ? 'ok ' : 'not ok ') + n + ' - ' + name;
+	let line = (cond ? 'ok ' : 'not ok ') + n + ' - ' + name;
+	if (todo !== null)
+		line += ' # TODO ' + todo;
 	process.stdout.write(line + '\n');
 	if (!cond) {
-		failed++;
+		if (todo === null)
+			failed++;
 		if (diag !== undefined)
 			note(typeof diag === 'string' ? diag : JSON.stringify(diag));
 	}
@@ -45,4 +56,4 @@ function done() {
 	return failed === 0 ? 0 : 1;
 }
 
-module.exports = { ok, is, note, skipAll, bail, done, get failed() { return failed; } };
+module.exports = { ok, is, note, skipAll, bail, done, setTodo, get failed() { return failed; } };
