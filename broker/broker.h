@@ -37,6 +37,8 @@
  */
 #define BROKER_EVENT_SIZE_LIMIT		(PROTO_MAX_FRAME - 1024)
 
+struct rstore_config;
+
 struct broker_opts {
 	const char	*socket;	/* path of the listening socket */
 	int		 socket_default; /* path is the compiled-in default */
@@ -53,6 +55,7 @@ struct broker_opts {
 	const char	*data_dir;	/* NULL: history in memory only */
 	enum journal_fsync fsync;
 	int		 recover;	/* keep what is intact of a damaged journal */
+	const struct rstore_config *redis; /* NULL: no Redis mode */
 	int		 foreground;
 	int		 verbose;
 };

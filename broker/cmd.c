@@ -461,6 +461,10 @@ cmd_publish(int argc, char **argv)
 	    key, id, sizeof(id)) : fastsse_publish(c, channel, type, data, len,
 	    id, sizeof(id))) == -1) {
 		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		if (fastsse_error_code(c) == FASTSSE_E_UNAVAILABLE)
+			fprintf(stderr, "%s: not published: the broker's Redis "
+			    "is unreachable; publish it again later\n",
+			    cmd_name);
 		goto out;
 	}
 	printf("%s\n", id);

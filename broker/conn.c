@@ -77,6 +77,7 @@
 #include "log.h"
 #include "proto.h"
 #include "revoke.h"
+#include "rstore.h"
 #include "server.h"
 #include "stats.h"
 #include "streams.h"
@@ -87,6 +88,8 @@ static struct revoke_list conn_revokes;	/* revoked tokens, see revoke.c */
 static void	conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	conn_replay_cb(struct event *, void *);
+static int	conn_subscribe_redis(struct conn *, const struct proto_msg *,
+		    struct channel *const *, size_t, struct rstore_read **);
 static void	conn_deadline(struct conn *);
 static void	conn_undeadline(struct conn *);
 static void	conn_flush(struct conn *);
@@ -134,6 +137,8 @@ conn_free(struct conn *c)
 		TAILQ_REMOVE(&s->pending, c, pendentry);
 	if (c->unacked > 0)
 		store_forget(s, c);
+	rstore_forget(s, c);
+	rstore_read_free(c->rread);
 	conn_undeadline(c);
 	while ((sub = TAILQ_FIRST(&c->subs)) != NULL) {
 		ch = sub->channel;
@@ -340,14 +345,29 @@ conn_reply_done(struct conn *c, size_t mark, int rv)
 	conn_queued(c);
 }
 
-/* Answers ref with ERROR code and a message saying why. */
+/* Sends ERROR code with msg to ref now, whatever waits before it. */
+void
+conn_error_now(struct conn *c, uint64_t ref, int code, const char *msg,
+    size_t len)
+{
+	struct buf	*b;
+	size_t		 mark;
+
+	log_debug("connection %" PRIu64 ": error %d: %.*s", c->id, code,
+	    (int)len, msg);
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_error(b, ref, code, msg, len));
+}
+
+/*
+ * Answers ref with ERROR code and a message saying why, after the
+ * answers to the publishes before it (journal or Redis).
+ */
 static void
 conn_error(struct conn *c, uint64_t ref, int code, const char *fmt, ...)
 {
-	struct buf	*b;
 	va_list		 ap;
 	char		 msg[512];
-	size_t		 mark;
 	int		 n;
 
 	if (c->unacked > 0)
@@ -359,10 +379,10 @@ conn_error(struct conn *c, uint64_t ref, int code, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
-	log_debug("connection %" PRIu64 ": error %d: %s", c->id, code, msg);
-	b = outq_priv(&c->out, &mark);
-	conn_reply_done(c, mark, proto_encode_error(b, ref, code, msg,
-	    (size_t)n));
+	if (c->unacked > 0 && rstore_defer_error(c->server, c, ref, code, msg,
+	    (size_t)n) == 0)
+		return;
+	conn_error_now(c, ref, code, msg, (size_t)n);
 }
 
 /* HELLO: check version and role, answer WELCOME with the epoch. */
@@ -573,6 +593,18 @@ conn_publish(struct conn *c, const struct proto_msg *msg)
 		return;
 	if (msg->type == PROTO_PUBLISH_ONCE && conn_publish_once(c, msg))
 		return;
+	if (s->rstore != NULL) {
+		/* Answered when Redis is (rstore.c). */
+		if (rstore_publish(s, c, msg->ref, chn->ptr, chn->len, type,
+		    typelen, data, datalen, msg->type == PROTO_PUBLISH_ONCE ?
+		    msg->u.publish.key.ptr : NULL, msg->u.publish.key.len) ==
+		    -1)
+			conn_error(c, msg->ref, PROTO_E_UNAVAILABLE, "the "
+			    "shared store (Redis) is unavailable; retry later");
+		else
+			s->stats.publish_errors--;
+		return;
+	}
 	if (channel_find(&h->channels, chn->ptr, chn->len) == NULL &&
 	    conn_channels_full(c, msg->ref, 1) == -1)
 		return;
@@ -630,6 +662,28 @@ conn_publish_answer(struct conn *c, uint64_t ref, const struct event *ev,
 	}
 	idlen = history_format_id(&c->server->history, ev->seq, id,
 	    sizeof(id));
+	b = outq_priv(&c->out, &mark);
+	conn_reply_done(c, mark, proto_encode_published(b, ref, id, idlen));
+}
+
+/*
+ * Answers a publish Redis settled: PUBLISHED with id, or ERROR
+ * UNAVAILABLE when id is NULL.
+ */
+void
+conn_publish_result(struct conn *c, uint64_t ref, const char *id,
+    size_t idlen)
+{
+	struct buf	*b;
+	size_t		 mark;
+	static const char why[] = "the shared store (Redis) did not take the "
+	    "event in time; retry later";
+
+	if (id == NULL) {
+		conn_error_now(c, ref, PROTO_E_UNAVAILABLE, why,
+		    sizeof(why) - 1);
+		return;
+	}
 	b = outq_priv(&c->out, &mark);
 	conn_reply_done(c, mark, proto_encode_published(b, ref, id, idlen));
 }
@@ -744,6 +798,9 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 	size_t			 n = 0, i, j, headlen, oldestlen, mark, size;
 	uint64_t		 after = 0, nreplay, oldseq;
 	int			 r = HISTORY_OK;
+	struct rstore_read	*rd = NULL;
+	struct event		**revs = NULL;
+	size_t			 nrevs = 0;
 
 	if (!(c->role & PROTO_ROLE_SUBSCRIBER)) {
 		conn_error(c, msg->ref, PROTO_E_ROLE,
@@ -763,12 +820,29 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 		if (j == n)
 			chs[n++] = ch;
 	}
+	if (last->ptr != NULL && s->rstore != NULL &&
+	    conn_subscribe_redis(c, msg, chs, n, &rd) == -1)
+		return;		/* answered, or handled again later */
+	if (rd != NULL) {
+		r = rd->reason;
+		after = rd->after;
+		if ((r == HISTORY_OK || r == HISTORY_EPOCH) &&
+		    (nrevs = rstore_replay(s, rd, chs, n, &revs)) ==
+		    (size_t)-1)
+			goto nomem;
+	}
 	if (last->ptr != NULL) {
-		r = history_cursor(h, last->ptr, last->len, chs, n, &after);
+		if (rd == NULL)
+			r = history_cursor(h, last->ptr, last->len, chs, n,
+			    &after);
 		if (r == HISTORY_EPOCH)
 			after = 0;	/* the reset replays this whole run */
-		size = r == HISTORY_OK || r == HISTORY_EPOCH ?
-		    history_replay_size(h, chs, n, after) : 0;
+		size = 0;
+		if (rd != NULL)
+			for (i = 0; i < nrevs; i++)
+				size += revs[i]->len;
+		else if (r == HISTORY_OK || r == HISTORY_EPOCH)
+			size = history_replay_size(h, chs, n, after);
 		if (size > 0 &&
 		    s->stats.replay_bytes + size > s->opts.max_memory) {
 			s->stats.replay_refusals++;
@@ -781,6 +855,8 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 			conn_error(c, msg->ref, PROTO_E_BUSY, "replay of %zu "
 			    "bytes would pass the broker's replay budget; "
 			    "retry later", size);
+			free(revs);
+			rstore_read_free(rd);
 			return;
 		}
 	}
@@ -799,7 +875,8 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 		if (r != HISTORY_OK) {
 			s->stats.resets++;
 			stats_reset(&s->stats, r);
-			oldseq = history_oldest(h, chs, n);
+			oldseq = rd != NULL ? rd->oldest :
+			    history_oldest(h, chs, n);
 			oldestlen = 0;
 			if (oldseq != 0)
 				oldestlen = history_format_id(h, oldseq,
@@ -813,7 +890,9 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 			if (r != HISTORY_EPOCH)
 				last = NULL;
 		}
-		if (last != NULL) {
+		if (last != NULL && rd != NULL)
+			nreplay = nrevs;
+		else if (last != NULL) {
 			for (i = 0; i < n; i++)
 				nreplay += chs[i]->rcount -
 				    channel_after(chs[i], after);
@@ -826,14 +905,76 @@ conn_subscribe(struct conn *c, const struct proto_msg *msg)
 	if (last != NULL) {
 		s->stats.replays++;
 		s->stats.replayed_events += nreplay;
-		history_replay(h, chs, n, after, conn_replay_cb, c);
+		if (rd != NULL)
+			for (i = 0; i < nrevs; i++)
+				conn_send_event(c, revs[i], OUTQ_REPLAY);
+		else
+			history_replay(h, chs, n, after, conn_replay_cb, c);
 	}
+	free(revs);
+	rstore_read_free(rd);
 	return;
 
 nomem:
 	for (i = 0; i < n; i++)
 		history_release(h, chs[i]);
+	free(revs);
+	rstore_read_free(rd);
 	conn_error(c, msg->ref, PROTO_E_INTERNAL, "out of memory");
+}
+
+/*
+ * The Redis mode's part of a SUBSCRIBE with a last id (rstore.c): 0 to
+ * go on, with *rd set when a read from Redis answers it; -1 when it was
+ * answered (ERROR UNAVAILABLE) or waits for Redis, to be handled again.
+ * The channels are released when it returns -1.
+ */
+static int
+conn_subscribe_redis(struct conn *c, const struct proto_msg *msg,
+    struct channel *const *chs, size_t n, struct rstore_read **rd)
+{
+	struct server		*s = c->server;
+	const struct proto_str	*last = &msg->u.subscribe.last_id;
+	enum rstore_cursor	 where = RSTORE_MIRROR;
+	int			 code = 0, waited;
+	size_t			 i;
+
+	waited = (c->flags & CONN_WAITED) != 0;
+	c->flags &= ~CONN_WAITED;
+	if (c->rread != NULL && c->rread->ref == msg->ref) {
+		*rd = c->rread;
+		c->rread = NULL;
+		if ((code = (*rd)->unavailable) == 0)
+			return (0);
+		rstore_read_free(*rd);
+		*rd = NULL;
+	} else {
+		rstore_read_free(c->rread);
+		c->rread = NULL;
+		where = rstore_cursor(s, c, msg->ref, last->ptr, last->len,
+		    chs, n, waited);
+		if (where == RSTORE_MIRROR)
+			return (0);
+		if (where == RSTORE_UNAVAILABLE)
+			code = PROTO_E_UNAVAILABLE;
+	}
+	for (i = 0; i < n; i++)
+		history_release(&s->history, chs[i]);
+	if (where == RSTORE_ASYNC) {
+		c->flags |= CONN_WAIT;
+		return (-1);
+	}
+	if (code == PROTO_E_BUSY) {
+		s->stats.replay_refusals++;
+		conn_error(c, msg->ref, code, "replay would pass the "
+		    "broker's replay budget; retry later");
+	} else if (code == PROTO_E_INTERNAL)
+		conn_error(c, msg->ref, code, "out of memory");
+	else
+		conn_error(c, msg->ref, PROTO_E_UNAVAILABLE, "the shared "
+		    "store (Redis) is unavailable: cannot replay from that "
+		    "id now; retry later");
+	return (-1);
 }
 
 /* UNSUBSCRIBE: ends the subscriptions that exist; others are ignored. */
@@ -1018,6 +1159,7 @@ conn_dispatch(struct conn *c, const struct proto_msg *msg)
 		break;
 	case PROTO_STATS:
 		store_stats(s);
+		rstore_stats(s);
 		b = outq_priv(&c->out, &mark);
 		conn_reply_done(c, mark, stats_reply(b, msg->ref, &s->stats,
 		    &s->history, &s->streams, ev_now(s->loop)));
@@ -1068,8 +1210,15 @@ conn_input(struct conn *c)
 			conn_doom(c, 1, "malformed frame");
 			break;
 		}
-		conn_dispatch(c, &msg);
+		if (c->server->rstore != NULL && c->unacked > 0 &&
+		    msg.type != PROTO_PUBLISH &&
+		    msg.type != PROTO_PUBLISH_ONCE)
+			c->flags |= CONN_WAIT;	/* after the answers */
+		else
+			conn_dispatch(c, &msg);
 		proto_msg_free(&msg);
+		if (c->flags & CONN_WAIT)
+			break;	/* handled again by conn_resume */
 		buf_consume(&c->in, used);
 		done++;
 	}
@@ -1110,12 +1259,36 @@ conn_in_done(struct conn *c, size_t frames)
 		s->stats.input_bytes -= c->in.cap;
 		buf_free(&c->in);
 	}
+	if (c->flags & CONN_WAIT) {
+		/* Nothing read until Redis answers (rstore.c). */
+		ev_io_stop(s->loop, &c->rio);
+		conn_undeadline(c);
+		return;
+	}
 	if (!(c->flags & CONN_HELLO))
 		return;		/* the HELLO deadline stands */
 	if (buf_used(&c->in) == 0)
 		conn_undeadline(c);
 	else if (frames > 0 || !(c->flags & CONN_TIMED))
 		conn_deadline(c);
+}
+
+/*
+ * Redis answered what c's input waited for (CONN_WAIT): the frame kept
+ * is handled again, then the rest, and reading goes on.  The caller
+ * reaps.
+ */
+void
+conn_resume(struct conn *c)
+{
+	if (!(c->flags & CONN_WAIT))
+		return;
+	c->flags &= ~CONN_WAIT;
+	if (c->flags & CONN_DOOMED)
+		return;
+	conn_in_done(c, conn_input(c));
+	if (!(c->flags & (CONN_WAIT | CONN_DOOMED)))
+		ev_io_start(c->server->loop, &c->rio);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include "outq.h"
 
 struct event;
+struct rstore_read;
 struct server;
 
 #define CONN_HELLO	0x1	/* HELLO accepted */
@@ -26,6 +27,8 @@ struct server;
 #define CONN_TIMED	0x10	/* on server->timed, deadline set */
 #define CONN_WARNED	0x20	/* --max-subscriptions logged */
 #define CONN_REVOKES	0x200	/* asked for revocations (REVOCATIONS) */
+#define CONN_WAIT	0x400	/* input paused for Redis (rstore.c) */
+#define CONN_WAITED	0x800	/* its cursor ahead waited in vain */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -47,6 +50,7 @@ struct conn {
 	struct outq		 out;
 	struct sub_list		 subs;
 	struct streams_peer	*streams;	/* its STREAM_COUNTS */
+	struct rstore_read	*rread;		/* a replay read from Redis */
 };
 
 struct conn	*conn_new(struct server *, int);
@@ -59,5 +63,10 @@ void		 conn_reap(struct server *);
 void		 conn_flush_pending(struct server *);
 void		 conn_close_all(struct server *);
 void		 conn_timeout_cb(struct ev_loop *, ev_timer *, int);
+void		 conn_resume(struct conn *);
+void		 conn_publish_result(struct conn *, uint64_t, const char *,
+		    size_t);
+void		 conn_error_now(struct conn *, uint64_t, int, const char *,
+		    size_t);
 
 #endif

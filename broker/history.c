@@ -39,6 +39,7 @@ history_init(struct history *h, uint64_t epoch,
 	h->seq = 0;
 	h->freed_floor = 0;
 	h->lost_after = h->lost_upto = 0;
+	h->base = 0;
 	TAILQ_INIT(&h->fifo);
 	h->nevents = h->nbytes = 0;
 	h->evictions = h->evict_age = h->evict_count = h->evict_memory = 0;
@@ -221,6 +222,57 @@ history_resume(struct history *h, uint64_t seq, uint64_t floor,
 	}
 }
 
+/*
+ * The Redis mirror's insert: stores an event with its own seq (above
+ * every seq held; seqs may skip) and time, like history_publish, for the
+ * caller to fan out and then trim.  NULL when the seq is not above the
+ * head or the frame cannot be made; the head is left alone then.
+ */
+struct event *
+history_insert(struct history *h, struct channel *ch, uint64_t seq,
+    double time, const char *type, size_t typelen, const char *data,
+    size_t datalen)
+{
+	struct event	*ev;
+	uint64_t	 saved = h->seq;
+
+	if (seq <= h->seq)
+		return (NULL);
+	h->seq = seq - 1;
+	if ((ev = history_publish(h, ch, type, typelen, data, datalen,
+	    time)) == NULL)
+		h->seq = saved;
+	return (ev);
+}
+
+/*
+ * The Redis mirror starts over: every event held is dropped (not counted
+ * as an eviction: nobody asked for it to go), ids are of epoch, the head
+ * is seq, and only cursors from seq on are covered (base).  Channels with
+ * subscribers stay.
+ */
+void
+history_rebase(struct history *h, uint64_t epoch, uint64_t seq)
+{
+	struct event	*ev;
+	struct channel	*ch;
+
+	while ((ev = TAILQ_FIRST(&h->fifo)) != NULL) {
+		ch = ev->channel;
+		if (channel_pop(ch) != ev)
+			abort();
+		TAILQ_REMOVE(&h->fifo, ev, entry);
+		h->nevents--;
+		h->nbytes -= event_size(ev);
+		ev->channel = NULL;
+		event_unref(ev);
+		history_release_channel(h, ch);
+	}
+	h->epoch = epoch;
+	h->seq = seq;
+	h->base = seq;
+}
+
 /* The seq of the oldest event held, the next seq when none is held. */
 uint64_t
 history_oldest_held(const struct history *h)
@@ -280,6 +332,8 @@ history_cursor(struct history *h, const char *id, size_t idlen,
 		return (HISTORY_MALFORMED);
 	if (eid.seq > h->lost_after && eid.seq <= h->lost_upto)
 		return (HISTORY_LOST);
+	if (eid.seq < h->base)
+		return (HISTORY_PRUNED);
 	for (i = 0; i < n; i++)
 		if (eid.seq < chs[i]->floor)
 			return (HISTORY_PRUNED);

@@ -28,6 +28,7 @@ struct history {
 	uint64_t	 freed_floor;	/* max floor of the freed channels */
 	uint64_t	 lost_after;	/* ids in (lost_after, lost_upto] may */
 	uint64_t	 lost_upto;	/* have been used by a run that crashed */
+	uint64_t	 base;		/* events after it only (Redis mirror) */
 	struct event_list fifo;		/* every held event, oldest first */
 	size_t		 nevents;
 	size_t		 nbytes;	/* sum of event_size() */
@@ -65,6 +66,9 @@ int		 history_restore(struct history *, const char *, size_t,
 void		 history_resume(struct history *, uint64_t, uint64_t,
 		    uint64_t);
 uint64_t	 history_oldest_held(const struct history *);
+struct event	*history_insert(struct history *, struct channel *, uint64_t,
+		    double, const char *, size_t, const char *, size_t);
+void		 history_rebase(struct history *, uint64_t, uint64_t);
 void		 history_expire(struct history *, double);
 
 int		 history_cursor(struct history *, const char *, size_t,

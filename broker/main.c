@@ -22,11 +22,15 @@
 #include "eventid.h"
 #include "log.h"
 #include "optnum.h"
+#include "redisurl.h"
+#include "rstore.h"
 #include "server.h"
 #include "sockpath.h"
 
 
 static void	main_usage(FILE *);
+static void	main_redis(struct rstore_config *, const char *, const char *,
+		    const char *);
 
 /* The option summary of --help (stdout) or of a usage error (stderr). */
 static void
@@ -55,6 +59,12 @@ main_usage(FILE *f)
 "                               everysec)\n"
 "      --recover                start from what is intact of a damaged\n"
 "                               journal (the rest is set aside)\n"
+"      --redis URL              share channels, ids and history with every\n"
+"                               broker on this Redis: redis://[:pw@]host[:port]\n"
+"                               [/db] or unix:/path[?db=N]\n"
+"      --redis-password-file FILE  the Redis password (first line)\n"
+"      --redis-timeout SECS     Redis connect and command timeout (default 2)\n"
+"      --redis-prefix P         Redis keys are {P}:... (default fastsse)\n"
 "  -d, --foreground             stay in the foreground, log to stderr\n"
 "      --log-file PATH          log to PATH (absolute; SIGHUP reopens it)\n"
 "      --syslog                 log to syslog even with -d\n"
@@ -97,6 +107,45 @@ main_size(const char *s, size_t *out)
 		return (-1);
 	*out = (size_t)(v << shift);
 	return (0);
+}
+
+/*
+ * The Redis mode's configuration from its flags: the URL parsed, the
+ * password read from the first line of its file (it overrides the URL's),
+ * the prefix checked.  Start-up errors are fatal, with what is wrong.
+ */
+static void
+main_redis(struct rstore_config *cfg, const char *url, const char *pwfile,
+    const char *prefix)
+{
+	static char	 pw[REDISURL_PASSWORD_MAX + 2];
+	char		 err[256];
+	FILE		*f;
+	size_t		 i;
+
+	if (redisurl_parse(&cfg->url, url, err, sizeof(err)) == -1)
+		fatalx("--redis: %s", err);
+	if (pwfile != NULL) {
+		if ((f = fopen(pwfile, "r")) == NULL)
+			fatal("--redis-password-file %s", pwfile);
+		if (fgets(pw, sizeof(pw), f) == NULL)
+			pw[0] = '\0';
+		fclose(f);
+		pw[strcspn(pw, "\r\n")] = '\0';
+		if (strlen(pw) > REDISURL_PASSWORD_MAX)
+			fatalx("--redis-password-file %s: the password is "
+			    "over %d bytes", pwfile, REDISURL_PASSWORD_MAX);
+		cfg->password = pw;
+	}
+	if (*prefix == '\0' || strlen(prefix) > RSTORE_PREFIX_MAX)
+		fatalx("--redis-prefix must be 1 to %d bytes",
+		    RSTORE_PREFIX_MAX);
+	for (i = 0; prefix[i] != '\0'; i++)
+		if ((unsigned char)prefix[i] <= ' ' || prefix[i] == '{' ||
+		    prefix[i] == '}' || prefix[i] == 0x7f)
+			fatalx("--redis-prefix: no space, control character, "
+			    "'{' or '}'");
+	cfg->prefix = prefix;
 }
 
 /* Parses a non-negative count; -1 when invalid. */
@@ -155,6 +204,10 @@ main(int argc, char **argv)
 		{ "version",		no_argument, NULL, 'V' },
 		{ "log-file",		required_argument, NULL, 'L' + 256 },
 		{ "syslog",		no_argument, NULL, 'Y' + 256 },
+		{ "redis",		required_argument, NULL, 'Q' + 256 },
+		{ "redis-password-file", required_argument, NULL, 'P' + 256 },
+		{ "redis-timeout",	required_argument, NULL, 'W' + 256 },
+		{ "redis-prefix",	required_argument, NULL, 'X' + 256 },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct broker_opts	 opts;
@@ -166,6 +219,11 @@ main(int argc, char **argv)
 	size_t			 age, secs;
 	uint64_t		 epoch;
 	const char		*data_dir = NULL, *log_path = NULL;
+	const char		*redis_url = NULL, *redis_pwfile = NULL;
+	const char		*redis_prefix = RSTORE_PREFIX_DEFAULT;
+	static struct rstore_config redis;
+	double			 redis_timeout = RSTORE_TIMEOUT_DEFAULT;
+	char			*end;
 	int			 ch, check = 0, use_syslog = 0;
 
 	memset(&opts, 0, sizeof(opts));
@@ -270,6 +328,22 @@ main(int argc, char **argv)
 		case 'Y' + 256:
 			use_syslog = 1;
 			break;
+		case 'Q' + 256:
+			redis_url = optarg;
+			break;
+		case 'P' + 256:
+			redis_pwfile = optarg;
+			break;
+		case 'W' + 256:
+			redis_timeout = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' ||
+			    !(redis_timeout >= 0.01 && redis_timeout <= 3600))
+				fatalx("bad Redis timeout (0.01 to 3600 s): %s",
+				    optarg);
+			break;
+		case 'X' + 256:
+			redis_prefix = optarg;
+			break;
 		default:
 			main_usage(stderr);
 			exit(1);
@@ -294,10 +368,22 @@ main(int argc, char **argv)
 	if (sockpath_addr(&sun, opts.socket) == -1)
 		fatalx("socket path too long: %s", opts.socket);
 	opts.data_dir = main_data_dir(data_dir);
+	if (redis_url != NULL) {
+		if (data_dir != NULL && strcmp(data_dir, "none") != 0)
+			fatalx("--redis and --data-dir %s: in Redis mode the "
+			    "history's durable home is Redis (the broker keeps "
+			    "a copy in memory); use one or the other", data_dir);
+		opts.data_dir = NULL;
+		redis.timeout = redis_timeout;
+		main_redis(&redis, redis_url, redis_pwfile, redis_prefix);
+		opts.redis = &redis;
+	} else if (redis_pwfile != NULL)
+		fatalx("--redis-password-file needs --redis");
 	if (check) {
 		fprintf(stderr, BROKER_NAME ": configuration OK (socket %s, "
-		    "history %s)\n", opts.socket, opts.data_dir != NULL ?
-		    opts.data_dir : "in memory only");
+		    "history %s)\n", opts.socket, opts.redis != NULL ?
+		    "in Redis" : opts.data_dir != NULL ? opts.data_dir :
+		    "in memory only");
 		exit(0);
 	}
 	log_setverbose(opts.verbose);

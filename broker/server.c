@@ -37,6 +37,7 @@
 #include "conn.h"
 #include "event.h"
 #include "log.h"
+#include "rstore.h"
 #include "server.h"
 #include "sockpath.h"
 
@@ -172,6 +173,8 @@ server_start(struct server *s, struct ev_loop *loop)
 	s->flush_prepare.data = s;
 	ev_prepare_start(loop, &s->flush_prepare);
 	store_start(s);
+	if (s->opts.redis != NULL && rstore_open(s, s->opts.redis) == -1)
+		return (-1);
 	return (0);
 }
 
@@ -183,6 +186,7 @@ void
 server_stop(struct server *s)
 {
 	store_close(s);		/* answers what waits, before the close */
+	rstore_close(s);
 	conn_close_all(s);
 	ev_io_stop(s->loop, &s->accept_io);
 	ev_timer_stop(s->loop, &s->accept_timer);

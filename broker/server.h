@@ -22,6 +22,7 @@
 
 struct conn;
 struct event;
+struct rstore;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -50,6 +51,7 @@ struct server {
 	int			 warned_channels; /* --max-channels logged */
 	uint64_t		 next_id;
 	struct idem		 idem;		/* PUBLISH_ONCE keys */
+	struct rstore		*rstore;	/* Redis mode, else NULL */
 };
 
 int	 server_listen(struct server *, const struct broker_opts *);

@@ -12,7 +12,7 @@
 #include "stats.h"
 #include "streams.h"
 
-#define STATS_MAX	64
+#define STATS_MAX	80
 
 /* Appends the STATS_REPLY frame for ref; -1 when b's bound is reached. */
 int
@@ -82,6 +82,15 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 	STAT("store_refusals", s->store_refusals);
 	STAT("idem_repeats", s->idem_repeats);
 	STAT("idem_evictions", s->idem_evictions);
+	STAT("redis", s->redis);
+	STAT("redis_connected", s->redis_connected);
+	STAT("redis_reconnects", s->redis_reconnects);
+	STAT("redis_publish_errors", s->redis_publish_errors);
+	STAT("redis_catchups", s->redis_catchups);
+	STAT("redis_catchup_events", s->redis_catchup_events);
+	STAT("redis_reads", s->redis_reads);
+	STAT("redis_epoch_changes", s->redis_epoch_changes);
+	STAT("redis_last_seq", s->redis_last_seq);
 #undef STAT
 	return (proto_encode_stats_reply(b, ref, names, values, n));
 }

@@ -57,6 +57,15 @@ struct stats {
 	uint64_t	journal_write_errors;	/* failed writes and syncs */
 	uint64_t	journal_torn;		/* torn tails cut at start-up */
 	uint64_t	store_refusals;		/* publishes refused: ERROR STORE */
+	uint64_t	redis;			/* 1: --redis */
+	uint64_t	redis_connected;
+	uint64_t	redis_reconnects;
+	uint64_t	redis_publish_errors;	/* ERROR UNAVAILABLE to a publish */
+	uint64_t	redis_catchups;
+	uint64_t	redis_catchup_events;
+	uint64_t	redis_reads;		/* replays read from Redis */
+	uint64_t	redis_epoch_changes;
+	uint64_t	redis_last_seq;		/* the mirror's head */
 };
 
 int	stats_reply(struct buf *, uint64_t, const struct stats *,

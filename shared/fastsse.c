@@ -77,6 +77,7 @@ _Static_assert(FASTSSE_E_INTERNAL == PROTO_E_INTERNAL, "error codes");
 _Static_assert(FASTSSE_E_TIMEOUT == PROTO_E_TIMEOUT, "error codes");
 _Static_assert(FASTSSE_E_BUSY == PROTO_E_BUSY, "error codes");
 _Static_assert(FASTSSE_E_STORE == PROTO_E_STORE, "error codes");
+_Static_assert(FASTSSE_E_UNAVAILABLE == PROTO_E_UNAVAILABLE, "error codes");
 _Static_assert(FASTSSE_ID_MAX >= EVENTID_MAX, "id size");
 _Static_assert(FASTSSE_ROLE_PUBLISHER == PROTO_ROLE_PUBLISHER, "roles");
 _Static_assert(FASTSSE_ROLE_SUBSCRIBER == PROTO_ROLE_SUBSCRIBER, "roles");

@@ -51,6 +51,8 @@ extern "C" {
 #define FASTSSE_E_BUSY		12	/* a broker-wide budget is used up */
 #define FASTSSE_E_STORE		13	/* the broker could not store the event
 				   (disk full, I/O error): retry later */
+#define FASTSSE_E_UNAVAILABLE	14	/* the broker's Redis is unreachable or
+						   timed out: retry later */
 
 struct fastsse;
 

@@ -92,6 +92,9 @@ enum proto_error {
 				   (then close) or replay; retry later */
 	PROTO_E_STORE = 13,	/* the store could not write (disk full,
 				   I/O error): publish refused, retry */
+	PROTO_E_UNAVAILABLE = 14, /* the shared store (Redis) is unreachable
+				   or timed out: publish, or a replay it
+				   must serve, refused; retry later */
 };
 
 /* Reasons carried by PROTO_RESET. */

@@ -5,7 +5,8 @@
 # benchmark, Chromium for the browser test, node for the test clients,
 # clang for the libFuzzer runs: Debian 12's clang brings libFuzzer's
 # runtime with libclang-common-14-dev; python3-prometheus-client's parser
-# checks the metrics the monitoring tests scrape).
+# checks the metrics the monitoring tests scrape; redis-server for the
+# broker's Redis mode tests, which start their own on private sockets).
 # Run as root on Debian 12.
 set -e
 if [ "$(id -u)" -ne 0 ]; then
@@ -20,7 +21,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libev-dev libmsgpack-dev libfcgi-dev zlib1g-dev \
-	libssl-dev libjansson-dev \
+	libssl-dev libjansson-dev libhiredis-dev redis-server \
 	lighttpd lighttpd-mod-openssl nginx-light libnginx-mod-nchan \
 	apache2 libapache2-mod-fcgid openssl \
 	curl ca-certificates procps psmisc valgrind \

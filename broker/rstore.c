@@ -1,0 +1,1339 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The broker's Redis mode (--redis).  Redis holds the history and assigns
+ * the ids (the library in rscript.c); every broker on that Redis serves
+ * one set of channels.  The connection (two hiredis contexts, timeouts,
+ * reconnect) is redisconn.c; this file gives it meaning:
+ *
+ * - The mirror: the broker's own history holds what this broker saw of
+ *   Redis's recent history, with Redis's epoch and seqs (sparse per
+ *   channel, increasing).  Every event reaches it through pub/sub
+ *   ({P}:events), in seq order, and is fanned out to local subscribers as
+ *   a local publish was; the history's bounds apply as ever.  It covers
+ *   only cursors from history.base on: the seq Redis had when the mirror
+ *   (re)started.
+ * - The live path: an event must be the last seq + 1.  A gap, a reconnect
+ *   or a failed read start a catch-up: pub/sub messages are held while
+ *   one atomic read (fastsse_since) returns every entry after the last
+ *   seq; those are applied in seq order, then the held messages, each
+ *   seq only once.
+ * - Epochs: on every connect fastsse_hello returns Redis's epoch and seq.
+ *   Another epoch (Redis lost its data), or a seq below one this broker
+ *   applied (Redis lost its last second; the epoch is then bumped in
+ *   Redis with fastsse_epoch_bump, so no id is used twice), empties the
+ *   mirror, adopts the epoch and closes every subscriber connection: the
+ *   responders resubscribe with their cursors and get reset "epoch".
+ * - Publishes go to Redis (fastsse_publish) and are answered PUBLISHED
+ *   with Redis's id when it answers, in request order; while Redis is
+ *   down or past --redis-timeout, ERROR UNAVAILABLE (14) at once.
+ * - A SUBSCRIBE whose cursor the mirror covers is answered from it; one
+ *   it does not cover is read from Redis (fastsse_read: the newest
+ *   --history-max-events entries after the cursor per channel) with the
+ *   exact pruned rule of rmsg_pruned; a cursor ahead of the mirror in the
+ *   same epoch waits up to --redis-timeout for it.  While Redis is down a
+ *   cursor the mirror does not cover gets ERROR UNAVAILABLE.
+ *
+ * Bounds and policy:
+ * - Held pub/sub messages during a catch-up: RSTORE_BUFFER_MAX messages
+ *   and RSTORE_BUFFER_BYTES bytes; past either they are all dropped and
+ *   another catch-up follows the running one (which reads them back from
+ *   Redis), counted in redis_catchups.
+ * - A catch-up reads at most RSTORE_CATCHUP_MAX events; past it the mirror
+ *   starts over at Redis's seq (history_rebase) and every subscriber
+ *   connection is closed, so that each stream resumes from its cursor
+ *   through Redis reads; logged.
+ * - Publishes waiting for Redis: at most REDISCONN_MAX_PENDING (the
+ *   connection's bound); past it ERROR UNAVAILABLE, counted in
+ *   redis_publish_errors.
+ * - A replay read from Redis: at most --history-max-events entries per
+ *   channel, and its events may not pass the replay budget (--max-memory
+ *   less the replayed bytes queued): past it ERROR BUSY, as conn.c does.
+ * - Waits for a cursor ahead: one timer each, --redis-timeout, then ERROR
+ *   UNAVAILABLE (and the lost-id check above).
+ * - An event from Redis that does not decode, or names an invalid channel,
+ *   is skipped (its seq counts as applied), logged once.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+
+#include "conn.h"
+#include "event.h"
+#include "history.h"
+#include "log.h"
+#include "protodefs.h"
+#include "redisconn.h"
+#include "rmsg.h"
+#include "rstore.h"
+#include "server.h"
+#include "validate.h"
+
+#define RSTORE_KEY_MAX	(RSTORE_PREFIX_MAX + 16)
+#define RSTORE_FIFO0	64
+
+/* A publish waiting for Redis, or an ERROR to send after the one before. */
+struct rstore_pub {
+	struct conn	*conn;		/* NULL once the connection is gone */
+	uint64_t	 ref;
+	int		 code;		/* 0: a publish; else ERROR code */
+	char		*msg;		/* the ERROR's message, or the channel
+					   and key of a PUBLISH_ONCE */
+	size_t		 msglen;
+	size_t		 keylen;	/* PUBLISH_ONCE: the key follows the
+					   channel in msg */
+};
+
+/* A replay read from Redis in flight. */
+struct rstore_pread {
+	TAILQ_ENTRY(rstore_pread) entry;
+	struct rstore		*rs;
+	struct conn		*conn;	/* NULL once gone */
+	struct rstore_read	*rd;
+};
+
+/* A SUBSCRIBE whose cursor is ahead of the mirror. */
+struct rstore_wait {
+	TAILQ_ENTRY(rstore_wait) entry;
+	struct rstore		*rs;
+	struct conn		*conn;
+	uint64_t		 ref;
+	uint64_t		 seq;
+	ev_timer		 timer;
+	int			 checking;	/* asking Redis for its seq */
+};
+
+/* A pub/sub message held during a catch-up. */
+struct rstore_held {
+	char		*p;
+	size_t		 len;
+};
+
+struct rstore {
+	struct server	*s;
+	struct redisconn *rc;
+	char		 meta[RSTORE_KEY_MAX];
+	char		 chans[RSTORE_KEY_MAX];
+	char		 events[RSTORE_KEY_MAX];
+	char		 streampfx[RSTORE_KEY_MAX];
+	size_t		 streampfxlen;
+	char		 maxevents[24];
+	double		 timeout;
+	int		 closing;
+	int		 have_epoch;	/* the mirror has Redis's epoch */
+	int		 synced;	/* live path applies, else holds */
+	int		 helloing;	/* fastsse_hello or _epoch_bump out */
+	int		 catching;	/* fastsse_since out */
+	int		 again;		/* held messages dropped: catch up again */
+	int		 warned_bad;
+	struct rstore_held *held;
+	size_t		 nheld, heldcap, heldbytes;
+	struct rstore_pub *fifo;	/* ring */
+	size_t		 fhead, fcount, fcap;
+	TAILQ_HEAD(, rstore_pread) reads;
+	TAILQ_HEAD(, rstore_wait) waits;
+	ev_timer	 trim_timer;
+	uint64_t	 publish_errors;
+	uint64_t	 catchups;
+	uint64_t	 catchup_events;
+	uint64_t	 nreads;
+	uint64_t	 epoch_changes;
+	uint64_t	 bad;
+};
+
+static void	rstore_up_cb(void *);
+static void	rstore_down_cb(void *);
+static void	rstore_message_cb(const char *, size_t, void *);
+static void	rstore_hello_cb(const redisReply *, void *);
+static void	rstore_since_cb(const redisReply *, void *);
+static void	rstore_publish_cb(const redisReply *, void *);
+static void	rstore_read_cb(const redisReply *, void *);
+static void	rstore_check_cb(const redisReply *, void *);
+static void	rstore_trim_cb(struct ev_loop *, ev_timer *, int);
+static void	rstore_wait_cb(struct ev_loop *, ev_timer *, int);
+static void	rstore_live(struct rstore *, const char *, size_t, int);
+static void	rstore_hello(struct rstore *);
+static void	rstore_catchup(struct rstore *);
+static void	rstore_wake(struct rstore *);
+
+/*
+ * Starts Redis mode: the mirror waits for Redis (nothing is covered until
+ * the first fastsse_hello), the connection starts.  -1 after logging why.
+ */
+int
+rstore_open(struct server *s, const struct rstore_config *cfg)
+{
+	struct rstore		*rs;
+	struct redisconn_config	 rc;
+	struct redisconn_cbs	 cbs;
+
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		log_warnx("out of memory");
+		return (-1);
+	}
+	rs->s = s;
+	TAILQ_INIT(&rs->reads);
+	TAILQ_INIT(&rs->waits);
+	snprintf(rs->meta, sizeof(rs->meta), "{%s}:meta", cfg->prefix);
+	snprintf(rs->chans, sizeof(rs->chans), "{%s}:chans", cfg->prefix);
+	snprintf(rs->events, sizeof(rs->events), "{%s}:events", cfg->prefix);
+	snprintf(rs->streampfx, sizeof(rs->streampfx), "{%s}:ch:",
+	    cfg->prefix);
+	rs->streampfxlen = strlen(rs->streampfx);
+	snprintf(rs->maxevents, sizeof(rs->maxevents), "%zu",
+	    s->opts.max_events);
+	rs->timeout = cfg->timeout;
+	s->history.base = UINT64_MAX;	/* nothing covered before Redis */
+
+	memset(&rc, 0, sizeof(rc));
+	rc.url = cfg->url;
+	rc.password = cfg->password;
+	rc.timeout = cfg->timeout;
+	rc.library = rscript_library;
+	rc.subscribe = rs->events;
+	cbs.up = rstore_up_cb;
+	cbs.down = rstore_down_cb;
+	cbs.message = rstore_message_cb;
+	s->rstore = rs;
+	if ((rs->rc = redisconn_new(s->loop, &rc, &cbs, rs)) == NULL) {
+		log_warnx("cannot start the Redis connection");
+		s->rstore = NULL;
+		free(rs);
+		return (-1);
+	}
+	ev_timer_init(&rs->trim_timer, rstore_trim_cb, RSTORE_TRIM_INTERVAL,
+	    RSTORE_TRIM_INTERVAL);
+	rs->trim_timer.data = rs;
+	ev_timer_start(s->loop, &rs->trim_timer);
+	return (0);
+}
+
+/* Drops the messages held for a catch-up. */
+static void
+rstore_held_clear(struct rstore *rs)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->nheld; i++)
+		free(rs->held[i].p);
+	rs->nheld = 0;
+	rs->heldbytes = 0;
+}
+
+/*
+ * At shutdown: the connection goes (what is in flight is answered with
+ * nothing: the connections close right after), and all state with it.
+ */
+void
+rstore_close(struct server *s)
+{
+	struct rstore		*rs = s->rstore;
+	struct rstore_pread	*pr;
+	struct rstore_wait	*w;
+	size_t			 i;
+
+	if (rs == NULL)
+		return;
+	rs->closing = 1;
+	ev_timer_stop(s->loop, &rs->trim_timer);
+	redisconn_free(rs->rc);
+	while ((pr = TAILQ_FIRST(&rs->reads)) != NULL) {
+		TAILQ_REMOVE(&rs->reads, pr, entry);
+		rstore_read_free(pr->rd);
+		free(pr);
+	}
+	while ((w = TAILQ_FIRST(&rs->waits)) != NULL) {
+		TAILQ_REMOVE(&rs->waits, w, entry);
+		ev_timer_stop(s->loop, &w->timer);
+		free(w);
+	}
+	for (i = 0; i < rs->fcount; i++)
+		free(rs->fifo[(rs->fhead + i) % rs->fcap].msg);
+	free(rs->fifo);
+	rstore_held_clear(rs);
+	free(rs->held);
+	s->rstore = NULL;
+	free(rs);
+}
+
+/* Closes every connection that subscribes: its streams must start over. */
+static void
+rstore_doom_subscribers(struct rstore *rs, const char *why)
+{
+	struct conn	*c;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &rs->s->conns, entry) {
+		if (!(c->role & PROTO_ROLE_SUBSCRIBER) ||
+		    (c->flags & CONN_DOOMED))
+			continue;
+		conn_doom(c, 0, why);
+		n++;
+	}
+	if (n > 0)
+		log_info("redis: %zu subscriber connection(s) closed: %s", n,
+		    why);
+}
+
+/* Both contexts up, library loaded, SUBSCRIBE confirmed: start over. */
+static void
+rstore_up_cb(void *arg)
+{
+	struct rstore	*rs = arg;
+
+	rs->synced = 0;
+	rs->catching = rs->helloing = rs->again = 0;
+	rstore_hello(rs);
+}
+
+/* Lost: what was in flight was answered; hold nothing until up. */
+static void
+rstore_down_cb(void *arg)
+{
+	struct rstore	*rs = arg;
+
+	rs->synced = 0;
+	rs->catching = rs->helloing = rs->again = 0;
+	rstore_held_clear(rs);
+}
+
+/* Holds a pub/sub message for after the catch-up (bounded, see top). */
+static void
+rstore_hold(struct rstore *rs, const char *p, size_t len)
+{
+	struct rstore_held	*nh;
+	size_t			 ncap;
+
+	if (rs->nheld >= RSTORE_BUFFER_MAX ||
+	    rs->heldbytes + len > RSTORE_BUFFER_BYTES) {
+		if (!rs->again)
+			log_warnx("redis: %zu messages held while catching up, "
+			    "dropped; reading them back", rs->nheld);
+		rstore_held_clear(rs);
+		rs->again = 1;
+		return;
+	}
+	if (rs->nheld == rs->heldcap) {
+		ncap = rs->heldcap ? rs->heldcap * 2 : 64;
+		if ((nh = reallocarray(rs->held, ncap, sizeof(*nh))) == NULL)
+			goto nomem;
+		rs->held = nh;
+		rs->heldcap = ncap;
+	}
+	if ((rs->held[rs->nheld].p = malloc(len > 0 ? len : 1)) == NULL)
+		goto nomem;
+	memcpy(rs->held[rs->nheld].p, p, len);
+	rs->held[rs->nheld].len = len;
+	rs->nheld++;
+	rs->heldbytes += len;
+	return;
+nomem:
+	log_warnx("redis: out of memory holding a message; reading it back");
+	rs->again = 1;
+}
+
+/*
+ * Applies the held messages through the live path, in order, right after
+ * a read of Redis at one instant (hello or catch-up) that the subscription
+ * was older than: so the first one past the head must be the head + 1; a
+ * gap here is a message that did not come from the library (skipped, or
+ * catch-ups would follow each other for ever).  A gap further on starts a
+ * catch-up and the rest are held again.
+ */
+static void
+rstore_drain(struct rstore *rs)
+{
+	struct rstore_held	*held = rs->held;
+	size_t			 i, n = rs->nheld;
+
+	rs->held = NULL;
+	rs->nheld = rs->heldcap = rs->heldbytes = 0;
+	for (i = 0; i < n; i++) {
+		if (rs->synced)
+			rstore_live(rs, held[i].p, held[i].len, 1);
+		else
+			rstore_hold(rs, held[i].p, held[i].len);
+		free(held[i].p);
+	}
+	free(held);
+}
+
+static void
+rstore_message_cb(const char *p, size_t len, void *arg)
+{
+	struct rstore	*rs = arg;
+
+	if (rs->closing)
+		return;
+	if (!rs->synced)
+		rstore_hold(rs, p, len);
+	else
+		rstore_live(rs, p, len, 0);
+	rstore_wake(rs);
+	conn_reap(rs->s);
+}
+
+/*
+ * Puts one event of Redis into the mirror with its own seq and fans it
+ * out to local subscribers, then trims.  An event that cannot be held
+ * (invalid channel, --max-channels, memory) still moves the head, and
+ * what it names is marked as not covered.
+ */
+static void
+rstore_apply(struct rstore *rs, const char *chn, size_t chnlen, uint64_t seq,
+    uint64_t ms, const char *type, size_t typelen, const char *data,
+    size_t datalen)
+{
+	struct server	*s = rs->s;
+	struct history	*h = &s->history;
+	struct channel	*ch;
+	struct event	*ev;
+	double		 now = ev_now(s->loop), t = (double)ms / 1000;
+
+	if (seq <= h->seq)
+		return;
+	if (t > now)
+		t = now;
+	if (validate_channel(chn, chnlen) != NULL) {
+		if (!rs->warned_bad)
+			log_warnx("redis: event %" PRIu64 " names an invalid "
+			    "channel, skipped", seq);
+		rs->warned_bad = 1;
+		rs->bad++;
+		h->seq = seq;
+		return;
+	}
+	if ((ch = channel_find(&h->channels, chn, chnlen)) == NULL &&
+	    h->channels.names.count >= s->opts.max_channels)
+		ch = NULL;
+	else if (ch == NULL)
+		ch = history_channel(h, chn, chnlen);
+	if (ch == NULL) {
+		if (seq > h->freed_floor)
+			h->freed_floor = seq;	/* a new one starts above */
+		h->seq = seq;
+		return;
+	}
+	if ((ev = history_insert(h, ch, seq, t, type, typelen, data,
+	    datalen)) == NULL) {
+		if (seq > ch->floor)
+			ch->floor = seq;
+		h->seq = seq;
+		history_release(h, ch);
+		return;
+	}
+	server_fanout(s, ev);
+	history_trim(h, ch, now);
+}
+
+/*
+ * One pub/sub message on the live path (see the top); strict: it follows
+ * a read at one instant (rstore_drain).
+ */
+static void
+rstore_live(struct rstore *rs, const char *p, size_t len, int strict)
+{
+	struct history		*h = &rs->s->history;
+	struct rmsg_event	 ev;
+
+	if (rmsg_decode(p, len, &ev) == -1) {
+		if (!rs->warned_bad)
+			log_warnx("redis: a message on %s does not decode, "
+			    "skipped", rs->events);
+		rs->warned_bad = 1;
+		rs->bad++;
+		return;
+	}
+	switch (rmsg_next(h->epoch, h->seq, ev.epoch, ev.seq)) {
+	case RMSG_OLD:
+		break;
+	case RMSG_APPLY:
+		rstore_apply(rs, ev.channel, ev.channellen, ev.seq, ev.ms,
+		    ev.type, ev.typelen, ev.data, ev.datalen);
+		break;
+	case RMSG_GAP:
+		if (strict) {
+			if (!rs->warned_bad)
+				log_warnx("redis: event %" PRIu64 " after %"
+				    PRIu64 " on %s was not published by "
+				    "the library, skipped", ev.seq, h->seq,
+				    rs->events);
+			rs->warned_bad = 1;
+			rs->bad++;
+			break;
+		}
+		log_debug("redis: event %" PRIu64 " after %" PRIu64
+		    ": catching up", ev.seq, h->seq);
+		rs->synced = 0;
+		rstore_hold(rs, p, len);
+		rstore_catchup(rs);
+		break;
+	case RMSG_EPOCH:
+		rs->synced = 0;
+		rstore_hold(rs, p, len);
+		rstore_hello(rs);
+		break;
+	}
+	rmsg_free(&ev);
+}
+
+/* A RESP string or integer as a number; -1 when it is not one. */
+static int
+rstore_u64(const redisReply *r, uint64_t *v)
+{
+	if (r->type == REDIS_REPLY_INTEGER) {
+		if (r->integer < 0)
+			return (-1);
+		*v = (uint64_t)r->integer;
+		return (0);
+	}
+	if (r->type == REDIS_REPLY_STRING)
+		return (rmsg_parse_u64(r->str, (size_t)r->len, v));
+	return (-1);
+}
+
+/* [epoch, seq, ...] of fastsse_hello, _epoch_bump, _since, _read. */
+static int
+rstore_epoch_seq(const redisReply *r, size_t n, uint64_t *epoch,
+    uint64_t *seq)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != n ||
+	    rstore_u64(r->element[0], epoch) == -1 ||
+	    rstore_u64(r->element[1], seq) == -1 || *epoch == 0)
+		return (-1);
+	return (0);
+}
+
+/* Logs a reply that is not what the library returns. */
+static void
+rstore_bad_reply(const char *what, const redisReply *r)
+{
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warnx("redis: %s: %s", what, r->str);
+	else if (r != NULL)
+		log_warnx("redis: %s: unexpected reply", what);
+}
+
+/* Asks for Redis's epoch and seq (the start of every connect). */
+static void
+rstore_hello(struct rstore *rs)
+{
+	if (rs->helloing)
+		return;
+	if (redisconn_command(rs->rc, rstore_hello_cb, rs,
+	    "FCALL fastsse_hello 1 %s", rs->meta) == 0)
+		rs->helloing = 1;
+}
+
+/*
+ * Asks Redis for a new epoch in place of the mirror's (seq went back),
+ * and for its seq to continue above what this broker delivered.
+ */
+static void
+rstore_bump(struct rstore *rs)
+{
+	char	 old[24], seq[24];
+
+	snprintf(old, sizeof(old), "%" PRIu64, rs->s->history.epoch);
+	snprintf(seq, sizeof(seq), "%" PRIu64, rs->s->history.seq);
+	if (redisconn_command(rs->rc, rstore_hello_cb, rs,
+	    "FCALL fastsse_epoch_bump 1 %s %s %s", rs->meta, old, seq) == 0)
+		rs->helloing = 1;
+}
+
+/*
+ * The epoch and seq of Redis, at a connect or after a bump: adopt them
+ * (first time, or another epoch), bump (seq below what was applied), or
+ * catch up from the last seq applied.
+ */
+static void
+rstore_hello_cb(const redisReply *r, void *arg)
+{
+	struct rstore	*rs = arg;
+	struct server	*s = rs->s;
+	struct history	*h = &s->history;
+	uint64_t	 epoch, seq;
+
+	if (rs->closing)
+		return;
+	rs->helloing = 0;
+	if (rstore_epoch_seq(r, 2, &epoch, &seq) == -1) {
+		rstore_bad_reply("fastsse_hello", r);
+		return;		/* the trim timer tries again */
+	}
+	if (rs->have_epoch && epoch == h->epoch && seq < h->seq) {
+		log_warnx("redis: its seq %" PRIu64 " is below %" PRIu64
+		    ", which this broker already delivered: Redis lost "
+		    "events; a new epoch", seq, h->seq);
+		rstore_bump(rs);
+		return;
+	}
+	if (!rs->have_epoch || epoch != h->epoch) {
+		if (rs->have_epoch) {
+			rs->epoch_changes++;
+			log_warnx("redis: epoch %" PRIu64 " in place of %"
+			    PRIu64 ": Redis lost its data; every stream is "
+			    "reset", epoch, h->epoch);
+		} else
+			log_info("redis: epoch %" PRIu64 ", seq %" PRIu64,
+			    epoch, seq);
+		history_rebase(h, epoch, seq);
+		rs->have_epoch = 1;
+		rstore_doom_subscribers(rs, "the Redis epoch changed");
+		rs->synced = 1;
+		rs->again = 0;
+		rstore_drain(rs);
+		rstore_wake(rs);
+		conn_reap(s);
+		return;
+	}
+	rstore_catchup(rs);
+}
+
+/* Starts a catch-up from the mirror's head (see the top). */
+static void
+rstore_catchup(struct rstore *rs)
+{
+	char	 last[24], limit[24];
+
+	if (rs->catching || rs->helloing)
+		return;
+	snprintf(last, sizeof(last), "%" PRIu64, rs->s->history.seq);
+	snprintf(limit, sizeof(limit), "%d", RSTORE_CATCHUP_MAX);
+	if (redisconn_command(rs->rc, rstore_since_cb, rs,
+	    "FCALL fastsse_since 2 %s %s %s %s %s", rs->meta, rs->chans, last,
+	    limit, rs->streampfx) == 0) {
+		rs->catching = 1;
+		rs->catchups++;
+	}
+}
+
+/* One entry of fastsse_since: [channel, id, t, p, e, d]. */
+struct rstore_entry {
+	uint64_t		 seq;
+	uint64_t		 ms;
+	const redisReply	*r;
+};
+
+static int
+rstore_entry_cmp(const void *a, const void *b)
+{
+	const struct rstore_entry *x = a, *y = b;
+
+	return (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+/* Events by seq, for qsort. */
+static int
+rstore_event_cmp(const void *a, const void *b)
+{
+	const struct event *x = *(struct event *const *)a;
+	const struct event *y = *(struct event *const *)b;
+
+	return (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+static int
+rstore_is_str(const redisReply *r)
+{
+	return (r->type == REDIS_REPLY_STRING);
+}
+
+/*
+ * The catch-up read: every entry after the head, applied in seq order,
+ * then the held messages (see the top).
+ */
+static void
+rstore_since_cb(const redisReply *r, void *arg)
+{
+	struct rstore		*rs = arg;
+	struct server		*s = rs->s;
+	struct history		*h = &s->history;
+	struct rstore_entry	*ents = NULL;
+	const redisReply	*list, *e;
+	uint64_t		 epoch, seq, more;
+	size_t			 i, n = 0;
+
+	if (rs->closing)
+		return;
+	rs->catching = 0;
+	if (rstore_epoch_seq(r, 4, &epoch, &seq) == -1 ||
+	    rstore_u64(r->element[2], &more) == -1 ||
+	    r->element[3]->type != REDIS_REPLY_ARRAY) {
+		rstore_bad_reply("fastsse_since", r);
+		return;		/* the trim timer tries again */
+	}
+	if (epoch != h->epoch || seq < h->seq) {
+		rstore_hello(rs);	/* the epoch rules decide */
+		return;
+	}
+	if (more) {
+		log_warnx("redis: more than %d events to catch up; the "
+		    "mirror starts over at %" PRIu64, RSTORE_CATCHUP_MAX, seq);
+		history_rebase(h, epoch, seq);
+		rstore_doom_subscribers(rs, "too far behind Redis");
+		goto done;
+	}
+	list = r->element[3];
+	if (list->elements > 0 &&
+	    (ents = calloc(list->elements, sizeof(*ents))) == NULL) {
+		log_warnx("redis: out of memory catching up; the mirror "
+		    "starts over");
+		history_rebase(h, epoch, seq);
+		rstore_doom_subscribers(rs, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < list->elements; i++) {
+		e = list->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 6 ||
+		    !rstore_is_str(e->element[0]) ||
+		    !rstore_is_str(e->element[1]) ||
+		    !rstore_is_str(e->element[4]) ||
+		    !rstore_is_str(e->element[5]) ||
+		    rmsg_parse_entry_id(e->element[1]->str,
+		    (size_t)e->element[1]->len, &ents[n].seq) == -1 ||
+		    rstore_u64(e->element[2], &ents[n].ms) == -1) {
+			rs->bad++;
+			continue;
+		}
+		ents[n++].r = e;
+	}
+	qsort(ents, n, sizeof(*ents), rstore_entry_cmp);
+	for (i = 0; i < n; i++) {
+		e = ents[i].r;
+		rstore_apply(rs, e->element[0]->str,
+		    (size_t)e->element[0]->len, ents[i].seq, ents[i].ms,
+		    e->element[4]->str, (size_t)e->element[4]->len,
+		    e->element[5]->str, (size_t)e->element[5]->len);
+	}
+	rs->catchup_events += n;
+	free(ents);
+	if (seq > h->seq)
+		h->seq = seq;
+done:
+	if (rs->again) {
+		rs->again = 0;
+		rstore_catchup(rs);
+	} else {
+		rs->synced = 1;
+		rstore_drain(rs);
+	}
+	rstore_wake(rs);
+	conn_reap(s);
+}
+
+/*
+ * Sends a publish to Redis: answered by rstore_publish_cb, in order.  -1
+ * when Redis is down or too much waits: the caller answers UNAVAILABLE.
+ */
+int
+rstore_publish(struct server *s, struct conn *c, uint64_t ref,
+    const char *chn, size_t chnlen, const char *type, size_t typelen,
+    const char *data, size_t datalen, const char *key, size_t keylen)
+{
+	struct rstore		*rs = s->rstore;
+	struct rstore_pub	*p, *nf;
+	char			 stream[RSTORE_KEY_MAX + VALIDATE_CHANNEL_MAX];
+	const char		*argv[11];
+	size_t			 argvlen[11], ncap, i;
+
+	if (!redisconn_is_up(rs->rc) || chnlen > VALIDATE_CHANNEL_MAX)
+		goto refused;
+	if (rs->fcount == rs->fcap) {
+		ncap = rs->fcap ? rs->fcap * 2 : RSTORE_FIFO0;
+		if ((nf = reallocarray(NULL, ncap, sizeof(*nf))) == NULL)
+			goto refused;
+		for (i = 0; i < rs->fcount; i++)
+			nf[i] = rs->fifo[(rs->fhead + i) % rs->fcap];
+		free(rs->fifo);
+		rs->fifo = nf;
+		rs->fhead = 0;
+		rs->fcap = ncap;
+	}
+	memcpy(stream, rs->streampfx, rs->streampfxlen);
+	memcpy(stream + rs->streampfxlen, chn, chnlen);
+	argv[0] = "FCALL";
+	argv[1] = "fastsse_publish";
+	argv[2] = "3";
+	argv[3] = rs->meta;
+	argv[4] = stream;
+	argv[5] = rs->chans;
+	argv[6] = chn;
+	argv[7] = type;
+	argv[8] = data;
+	argv[9] = rs->maxevents;
+	argv[10] = rs->events;
+	for (i = 0; i < 11; i++)
+		argvlen[i] = strlen(argv[i]);
+	argvlen[4] = rs->streampfxlen + chnlen;
+	argvlen[6] = chnlen;
+	argvlen[7] = typelen;
+	argvlen[8] = datalen;
+	p = &rs->fifo[(rs->fhead + rs->fcount) % rs->fcap];
+	memset(p, 0, sizeof(*p));
+	if (key != NULL) {
+		if ((p->msg = malloc(chnlen + keylen + 1)) == NULL)
+			goto refused;
+		memcpy(p->msg, chn, chnlen);
+		memcpy(p->msg + chnlen, key, keylen);
+		p->msglen = chnlen;
+		p->keylen = keylen;
+	}
+	if (redisconn_commandargv(rs->rc, rstore_publish_cb, rs, 11, argv,
+	    argvlen) == -1) {
+		free(p->msg);
+		goto refused;
+	}
+	p->conn = c;
+	p->ref = ref;
+	rs->fcount++;
+	c->unacked++;
+	return (0);
+refused:
+	rs->publish_errors++;
+	return (-1);
+}
+
+/*
+ * Keeps an ERROR for c that must follow c's publishes waiting for Redis
+ * (answers keep their request order).  -1 when nothing waits: send it
+ * now.
+ */
+int
+rstore_defer_error(struct server *s, struct conn *c, uint64_t ref, int code,
+    const char *msg, size_t len)
+{
+	struct rstore		*rs = s->rstore;
+	struct rstore_pub	*p;
+	char			*m;
+
+	if (rs == NULL || c->unacked == 0 || rs->fcount == 0 ||
+	    rs->fcount == rs->fcap || (m = malloc(len + 1)) == NULL)
+		return (-1);
+	memcpy(m, msg, len);
+	p = &rs->fifo[(rs->fhead + rs->fcount) % rs->fcap];
+	memset(p, 0, sizeof(*p));
+	p->conn = c;
+	p->ref = ref;
+	p->code = code;
+	p->msg = m;
+	p->msglen = len;
+	rs->fcount++;
+	return (0);
+}
+
+/* Takes the oldest entry of the FIFO (there is one). */
+static struct rstore_pub
+rstore_fifo_pop(struct rstore *rs)
+{
+	struct rstore_pub	 p = rs->fifo[rs->fhead];
+
+	rs->fhead = (rs->fhead + 1) % rs->fcap;
+	rs->fcount--;
+	return (p);
+}
+
+/*
+ * Redis answered the oldest publish: PUBLISHED with its id, or ERROR
+ * UNAVAILABLE; then the ERRORs queued behind it; then a connection
+ * that waited for its answers reads on.
+ */
+static void
+rstore_publish_cb(const redisReply *r, void *arg)
+{
+	struct rstore		*rs = arg;
+	struct server		*s = rs->s;
+	struct rstore_pub	 p;
+	struct conn		*c;
+	char			 id[EVENTID_MAX];
+	size_t			 idlen = 0;
+	uint64_t		 epoch, seq;
+
+	if (rs->closing || rs->fcount == 0)
+		return;
+	p = rstore_fifo_pop(rs);
+	if (rstore_epoch_seq(r, 2, &epoch, &seq) == 0)
+		idlen = eventid_format(id, sizeof(id), epoch, seq);
+	else {
+		rstore_bad_reply("fastsse_publish", r);
+		rs->publish_errors++;
+	}
+	if ((c = p.conn) != NULL) {
+		c->unacked--;
+		if (idlen > 0) {
+			s->stats.events_published++;
+			if (p.keylen > 0 && idem_add(&s->idem, p.msg,
+			    p.msglen, p.msg + p.msglen, p.keylen, id, idlen,
+			    ev_now(s->loop)) == -1)
+				log_warnx("out of memory: idempotency key not "
+				    "kept");
+		} else
+			s->stats.publish_errors++;
+		conn_publish_result(c, p.ref, idlen > 0 ? id : NULL, idlen);
+	}
+	free(p.msg);
+	while (rs->fcount > 0 && rs->fifo[rs->fhead].code != 0) {
+		p = rstore_fifo_pop(rs);
+		if (p.conn != NULL)
+			conn_error_now(p.conn, p.ref, p.code, p.msg,
+			    p.msglen);
+		free(p.msg);
+	}
+	if (c != NULL && c->unacked == 0 && (c->flags & CONN_WAIT))
+		conn_resume(c);
+	conn_reap(s);
+}
+
+/* Frees a replay read and its events. */
+void
+rstore_read_free(struct rstore_read *rd)
+{
+	size_t	 i;
+
+	if (rd == NULL)
+		return;
+	for (i = 0; i < rd->nevs; i++)
+		event_unref(rd->evs[i]);
+	free(rd->evs);
+	free(rd->chans);
+	free(rd);
+}
+
+/*
+ * Where a SUBSCRIBE's cursor (already known to parse) is answered from:
+ * the mirror, a read from Redis or a wait for the mirror (both started
+ * here; the SUBSCRIBE is handled again when done), or nowhere now.
+ * waited: it waited already, in vain.
+ */
+enum rstore_cursor
+rstore_cursor(struct server *s, struct conn *c, uint64_t ref,
+    const char *id, size_t idlen, struct channel *const *chs, size_t n,
+    int waited)
+{
+	struct rstore		*rs = s->rstore;
+	struct history		*h = &s->history;
+	struct eventid		 eid;
+	struct rstore_wait	*w;
+	struct rstore_pread	*pr;
+	struct rstore_read	*rd;
+	const char		*argv[4 + 3 + PROTO_MAX_CHANNELS];
+	size_t			 argvlen[4 + 3 + PROTO_MAX_CHANNELS];
+	char			 after[24], count[24];
+	uint64_t		 from;
+	size_t			 i;
+	int			 covered = 1;
+
+	if (eventid_parse(id, idlen, &eid) == -1)
+		return (RSTORE_MIRROR);		/* malformed: said there */
+	if (!rs->have_epoch)
+		return (RSTORE_UNAVAILABLE);
+	if (eid.epoch == h->epoch && eid.seq > h->seq) {
+		if (waited)
+			return (RSTORE_UNAVAILABLE);
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			return (RSTORE_UNAVAILABLE);
+		w->rs = rs;
+		w->conn = c;
+		w->ref = ref;
+		w->seq = eid.seq;
+		ev_timer_init(&w->timer, rstore_wait_cb, rs->timeout, 0);
+		w->timer.data = w;
+		ev_timer_start(s->loop, &w->timer);
+		TAILQ_INSERT_TAIL(&rs->waits, w, entry);
+		return (RSTORE_ASYNC);
+	}
+	from = eid.epoch == h->epoch ? eid.seq : 0;
+	if (from < h->base)
+		covered = 0;
+	for (i = 0; i < n && covered; i++)
+		if (from < chs[i]->floor)
+			covered = 0;
+	if (covered)
+		return (RSTORE_MIRROR);
+	if (!redisconn_is_up(rs->rc))
+		return (RSTORE_UNAVAILABLE);
+
+	if ((pr = calloc(1, sizeof(*pr))) == NULL ||
+	    (rd = calloc(1, sizeof(*rd))) == NULL ||
+	    (rd->chans = calloc(n, sizeof(*rd->chans))) == NULL) {
+		if (pr != NULL)
+			free(pr->rd);
+		free(pr);
+		return (RSTORE_UNAVAILABLE);
+	}
+	pr->rd = rd;
+	rd->ref = ref;
+	rd->after = from;
+	rd->reason = eid.epoch == h->epoch ? HISTORY_OK : HISTORY_EPOCH;
+	rd->nchans = n;
+	snprintf(after, sizeof(after), "%" PRIu64, from);
+	argv[0] = "FCALL";
+	argv[1] = "fastsse_read";
+	argv[2] = "2";
+	argv[3] = rs->meta;
+	argv[4] = rs->chans;
+	argv[5] = after;
+	snprintf(count, sizeof(count), "%zu", s->opts.max_events > 0 ?
+	    s->opts.max_events : 1);
+	argv[6] = count;
+	argv[7] = rs->streampfx;
+	for (i = 0; i < 8; i++)
+		argvlen[i] = strlen(argv[i]);
+	for (i = 0; i < n; i++) {
+		memcpy(rd->chans[i].name, chs[i]->name, chs[i]->namelen);
+		rd->chans[i].namelen = chs[i]->namelen;
+		argv[8 + i] = rd->chans[i].name;
+		argvlen[8 + i] = chs[i]->namelen;
+	}
+	if (redisconn_commandargv(rs->rc, rstore_read_cb, pr, (int)(8 + n),
+	    argv, argvlen) == -1) {
+		rstore_read_free(rd);
+		free(pr);
+		return (RSTORE_UNAVAILABLE);
+	}
+	pr->rs = rs;
+	pr->conn = c;
+	TAILQ_INSERT_TAIL(&rs->reads, pr, entry);
+	rs->nreads++;
+	return (RSTORE_ASYNC);
+}
+
+/*
+ * A replay read came back: its events (our references) and the pruned
+ * rule per channel go on the connection, whose SUBSCRIBE is handled
+ * again (conn.c) to merge them with the mirror and answer.
+ */
+static void
+rstore_read_cb(const redisReply *r, void *arg)
+{
+	struct rstore_pread	*pr = arg;
+	struct rstore		*rs = pr->rs;
+	struct server		*s = rs->s;
+	struct history		*h = &s->history;
+	struct rstore_read	*rd = pr->rd;
+	struct conn		*c = pr->conn;
+	const redisReply	*list, *chr, *ents, *e;
+	struct event		*ev, **nevs;
+	uint64_t		 epoch, seq, dropped, last, eseq, prev, ms;
+	size_t			 i, k, total, bytes = 0, budget;
+
+	if (rs->closing)
+		return;
+	TAILQ_REMOVE(&rs->reads, pr, entry);
+	free(pr);
+	if (c == NULL) {
+		rstore_read_free(rd);
+		return;
+	}
+	if (rstore_epoch_seq(r, 4, &epoch, &seq) == -1 ||
+	    rstore_u64(r->element[2], &dropped) == -1 ||
+	    (list = r->element[3])->type != REDIS_REPLY_ARRAY ||
+	    list->elements != rd->nchans) {
+		rstore_bad_reply("fastsse_read", r);
+		rd->unavailable = PROTO_E_UNAVAILABLE;
+		goto done;
+	}
+	if (epoch != h->epoch) {
+		rd->unavailable = PROTO_E_UNAVAILABLE;	/* epoch rules first */
+		rstore_hello(rs);
+		goto done;
+	}
+	total = 0;
+	for (i = 0; i < list->elements; i++) {
+		chr = list->element[i];
+		if (chr->type == REDIS_REPLY_ARRAY && chr->elements == 2 &&
+		    chr->element[1]->type == REDIS_REPLY_ARRAY)
+			total += chr->element[1]->elements;
+	}
+	if (total > 0 && (rd->evs = calloc(total, sizeof(*rd->evs))) == NULL) {
+		rd->unavailable = PROTO_E_INTERNAL;
+		goto done;
+	}
+	budget = s->opts.max_memory > s->stats.replay_bytes ?
+	    s->opts.max_memory - s->stats.replay_bytes : 0;
+	for (i = 0; i < list->elements; i++) {
+		chr = list->element[i];
+		if (chr->type != REDIS_REPLY_ARRAY || chr->elements != 2 ||
+		    rstore_u64(chr->element[0], &last) == -1 ||
+		    (ents = chr->element[1])->type != REDIS_REPLY_ARRAY) {
+			rd->unavailable = PROTO_E_UNAVAILABLE;
+			goto done;
+		}
+		prev = 0;
+		for (k = 0; k < ents->elements; k++) {
+			e = ents->element[k];
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 5 ||
+			    !rstore_is_str(e->element[0]) ||
+			    rmsg_parse_entry_id(e->element[0]->str,
+			    (size_t)e->element[0]->len, &eseq) == -1 ||
+			    rstore_u64(e->element[1], &ms) == -1 ||
+			    (k == 0 && rstore_u64(e->element[2], &prev) ==
+			    -1) || !rstore_is_str(e->element[3]) ||
+			    !rstore_is_str(e->element[4])) {
+				rd->unavailable = PROTO_E_UNAVAILABLE;
+				goto done;
+			}
+			if (eseq > h->seq)
+				break;	/* comes live: the mirror is behind */
+			if ((ev = event_new(&h->scratch, h->epoch, eseq,
+			    (double)ms / 1000, rd->chans[i].name,
+			    rd->chans[i].namelen, e->element[3]->str,
+			    (size_t)e->element[3]->len, e->element[4]->str,
+			    (size_t)e->element[4]->len)) == NULL) {
+				rd->unavailable = PROTO_E_INTERNAL;
+				goto done;
+			}
+			rd->evs[rd->nevs++] = ev;
+			rd->chans[i].last = eseq;
+			if (rd->oldest == 0 || eseq < rd->oldest)
+				rd->oldest = eseq;
+			if ((bytes += ev->len) > budget) {
+				rd->unavailable = PROTO_E_BUSY;
+				goto done;
+			}
+		}
+		if (rd->reason == HISTORY_OK && rmsg_pruned(rd->after, last,
+		    ents->elements, prev, dropped))
+			rd->reason = HISTORY_PRUNED;
+	}
+	if (rd->nevs > 1) {
+		/* Channels one after the other: sort them into seq order. */
+		nevs = rd->evs;
+		qsort(nevs, rd->nevs, sizeof(*nevs), rstore_event_cmp);
+	}
+done:
+	if (rd->unavailable != 0) {
+		for (i = 0; i < rd->nevs; i++)
+			event_unref(rd->evs[i]);
+		rd->nevs = 0;
+	}
+	c->rread = rd;
+	conn_resume(c);
+	conn_reap(s);
+}
+
+/*
+ * The replay of a SUBSCRIBE read from Redis, as the connection handles it
+ * again with its channels chs[0..n) (the same, in the same order): the
+ * events read, then those the mirror got after each channel's newest one
+ * read, in seq order.  *out is an array the caller frees; the events stay
+ * held by rd and the mirror until the caller has queued them.  Returns
+ * how many, (size_t)-1 when memory fails.
+ */
+size_t
+rstore_replay(struct server *s, struct rstore_read *rd,
+    struct channel *const *chs, size_t n, struct event ***out)
+{
+	struct event	**evs;
+	uint64_t	 from[PROTO_MAX_CHANNELS];
+	size_t		 i, j, k, total = rd->nevs;
+
+	(void)s;
+	for (i = 0; i < n; i++) {
+		from[i] = rd->after;
+		for (j = 0; j < rd->nchans; j++)
+			if (rd->chans[j].namelen == chs[i]->namelen &&
+			    memcmp(rd->chans[j].name, chs[i]->name,
+			    chs[i]->namelen) == 0 && rd->chans[j].last > from[i])
+				from[i] = rd->chans[j].last;
+		total += chs[i]->rcount - channel_after(chs[i], from[i]);
+	}
+	*out = NULL;
+	if (total == 0)
+		return (0);
+	if ((evs = calloc(total, sizeof(*evs))) == NULL)
+		return ((size_t)-1);
+	memcpy(evs, rd->evs, rd->nevs * sizeof(*evs));
+	k = rd->nevs;
+	for (i = 0; i < n; i++)
+		for (j = channel_after(chs[i], from[i]); j < chs[i]->rcount;
+		    j++)
+			evs[k++] = channel_at(chs[i], j);
+	qsort(evs, k, sizeof(*evs), rstore_event_cmp);
+	*out = evs;
+	return (k);
+}
+
+/* Frees a wait; its connection is not told. */
+static void
+rstore_wait_free(struct rstore *rs, struct rstore_wait *w)
+{
+	TAILQ_REMOVE(&rs->waits, w, entry);
+	ev_timer_stop(rs->s->loop, &w->timer);
+	free(w);
+}
+
+/* The mirror moved on: SUBSCRIBEs waiting for it are handled again. */
+static void
+rstore_wake(struct rstore *rs)
+{
+	struct rstore_wait	*w, *next;
+	struct conn		*c;
+
+	for (w = TAILQ_FIRST(&rs->waits); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->seq > rs->s->history.seq || w->checking)
+			continue;
+		c = w->conn;
+		rstore_wait_free(rs, w);
+		conn_resume(c);
+	}
+}
+
+/*
+ * A cursor ahead waited --redis-timeout in vain: Redis is asked for its
+ * seq (rstore_check_cb); when Redis is down, the SUBSCRIBE is answered
+ * UNAVAILABLE.
+ */
+static void
+rstore_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct rstore_wait	*w = t->data;
+	struct rstore		*rs = w->rs;
+	struct conn		*c = w->conn;
+
+	(void)loop;
+	(void)revents;
+	if (redisconn_command(rs->rc, rstore_check_cb, w,
+	    "FCALL fastsse_hello 1 %s", rs->meta) == 0) {
+		w->checking = 1;
+		return;
+	}
+	rstore_wait_free(rs, w);
+	c->flags |= CONN_WAITED;
+	conn_resume(c);
+	conn_reap(rs->s);
+}
+
+/*
+ * Redis's seq against a cursor that waited in vain: Redis never reached
+ * it (an id Redis lost with its last second, or one made up): reset
+ * "lost", as the journal does for ids a crash may have lost; the epoch is
+ * not bumped on a client's word, which anyone could send.  Else Redis
+ * has it and this broker does not yet: UNAVAILABLE, retry.
+ */
+static void
+rstore_check_cb(const redisReply *r, void *arg)
+{
+	struct rstore_wait	*w = arg;
+	struct rstore		*rs = w->rs;
+	struct rstore_read	*rd;
+	struct conn		*c = w->conn;
+	uint64_t		 epoch, seq;
+
+	if (rs->closing)
+		return;		/* rstore_close frees w */
+	if (c != NULL && r != NULL &&
+	    rstore_epoch_seq(r, 2, &epoch, &seq) == 0 &&
+	    epoch == rs->s->history.epoch && seq < w->seq &&
+	    (rd = calloc(1, sizeof(*rd))) != NULL) {
+		log_info("redis: a client holds id %" PRIu64 " but Redis is "
+		    "at %" PRIu64 ": reset \"lost\"", w->seq, seq);
+		rd->ref = w->ref;
+		rd->reason = HISTORY_LOST;
+		rstore_read_free(c->rread);
+		c->rread = rd;
+	} else if (c != NULL)
+		c->flags |= CONN_WAITED;
+	rstore_wait_free(rs, w);
+	if (c != NULL) {
+		conn_resume(c);
+		conn_reap(rs->s);
+	}
+}
+
+/* Result of a trim: nothing to do but log a failure, once. */
+static void
+rstore_trimmed_cb(const redisReply *r, void *arg)
+{
+	struct rstore	*rs = arg;
+	static int	 warned;
+
+	if (rs->closing || r == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ERROR && !warned) {
+		log_warnx("redis: fastsse_trim: %s", r->str);
+		warned = 1;
+	}
+}
+
+/*
+ * Once a second: the age trim in Redis (every broker runs it; it is
+ * idempotent and bounded), and a new start of what a failed reply left
+ * undone (hello, catch-up).
+ */
+static void
+rstore_trim_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct rstore	*rs = t->data;
+	char		 age[24], budget[24];
+
+	(void)loop;
+	(void)revents;
+	if (!redisconn_is_up(rs->rc))
+		return;
+	if (!rs->have_epoch)
+		rstore_hello(rs);
+	else if (!rs->synced)
+		rstore_catchup(rs);
+	snprintf(age, sizeof(age), "%.0f", rs->s->opts.max_age * 1000);
+	snprintf(budget, sizeof(budget), "%d", RSTORE_TRIM_BUDGET);
+	(void)redisconn_command(rs->rc, rstore_trimmed_cb, rs,
+	    "FCALL fastsse_trim 2 %s %s %s %s %s", rs->meta, rs->chans, age,
+	    budget, rs->streampfx);
+}
+
+/* c is closing: nothing is answered to it any more. */
+void
+rstore_forget(struct server *s, struct conn *c)
+{
+	struct rstore		*rs = s->rstore;
+	struct rstore_pread	*pr;
+	struct rstore_wait	*w, *next;
+	size_t			 i;
+
+	if (rs == NULL)
+		return;
+	for (i = 0; i < rs->fcount; i++)
+		if (rs->fifo[(rs->fhead + i) % rs->fcap].conn == c)
+			rs->fifo[(rs->fhead + i) % rs->fcap].conn = NULL;
+	TAILQ_FOREACH(pr, &rs->reads, entry)
+		if (pr->conn == c)
+			pr->conn = NULL;
+	for (w = TAILQ_FIRST(&rs->waits); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->conn != c)
+			continue;
+		if (w->checking)
+			w->conn = NULL;	/* freed by rstore_check_cb */
+		else
+			rstore_wait_free(rs, w);
+	}
+}
+
+/* Copies the counters of Redis mode into the broker's for STATS. */
+void
+rstore_stats(struct server *s)
+{
+	struct rstore		*rs = s->rstore;
+	struct redisconn_stats	 st;
+
+	if (rs == NULL)
+		return;
+	redisconn_stats(rs->rc, &st);
+	s->stats.redis = 1;
+	s->stats.redis_connected = st.up != 0;
+	s->stats.redis_reconnects = st.reconnects;
+	s->stats.redis_publish_errors = rs->publish_errors;
+	s->stats.redis_catchups = rs->catchups;
+	s->stats.redis_catchup_events = rs->catchup_events;
+	s->stats.redis_reads = rs->nreads;
+	s->stats.redis_epoch_changes = rs->epoch_changes;
+	s->stats.redis_last_seq = rs->have_epoch ? s->history.seq : 0;
+}
