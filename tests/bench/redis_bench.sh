@@ -4,7 +4,8 @@
 # against Nchan on the same Redis, in one run.  Run from the build
 # directory (or set BUILD):
 #
-#   tests/bench/redis_bench.sh [-q] [-s "single redis nchan"] [-W nginx|lighttpd]
+#   tests/bench/redis_bench.sh [-q] [-s "single redis nchan"] [-S "p a b w"]
+#       [-W nginx|lighttpd]
 #       [-n streams-per-host] [-e events] [-w window] [-d secs] [-p publishes]
 #       [-m wave-browsers] [-k wave-events] [-z size]
 #
@@ -26,8 +27,11 @@
 #       Last-Event-ID = the marker: the time until every one has exactly
 #       the -k events, and the Redis commands it cost (CONFIG RESETSTAT
 #       before, INFO commandstats after).
-# For every scenario it also reads the Redis commands (calls) and the
-# CPU time of the servers (web, responder, broker, Redis).
+# For every scenario it also reads the Redis commands (calls: every
+# command Redis ran, those inside functions and scripts included), the
+# brokers' own Redis counters (redis_reads: replays read from Redis,
+# redis_catchups) and the CPU time of the servers (web, responder,
+# broker, Redis).
 #
 # Everything listens on 127.0.0.1, on ports picked at run time, in a
 # private mktemp -d directory; Redis runs with --save '' --appendonly no.
@@ -47,6 +51,7 @@ REDIS_CLI=${REDIS_CLI:-redis-cli}
 . "$srcdir/tests/bench/bench_lib.sh"
 
 systems="single redis nchan"
+scenarios="p a b w"
 web=nginx
 nper=500
 nevents=2000
@@ -60,10 +65,11 @@ size=64
 workers=2
 nginx_extra=""
 quick=0
-while getopts "qs:W:n:e:w:d:p:m:k:z:" opt; do
+while getopts "qs:S:W:n:e:w:d:p:m:k:z:" opt; do
 	case $opt in
 	q) quick=1 ;;
 	s) systems=$OPTARG ;;
+	S) scenarios=$OPTARG ;;
 	W) web=$OPTARG ;;
 	n) nper=$OPTARG ;;
 	e) nevents=$OPTARG ;;
@@ -73,7 +79,7 @@ while getopts "qs:W:n:e:w:d:p:m:k:z:" opt; do
 	m) wave=$OPTARG ;;
 	k) wave_events=$OPTARG ;;
 	z) size=$OPTARG ;;
-	*) echo "usage: $0 [-q] [-s systems] [-W nginx|lighttpd] [-n streams-per-host] [-e events] [-w window] [-d secs] [-p publishes] [-m wave-browsers] [-k wave-events] [-z size]" >&2
+	*) echo "usage: $0 [-q] [-s systems] [-S scenarios] [-W nginx|lighttpd] [-n streams-per-host] [-e events] [-w window] [-d secs] [-p publishes] [-m wave-browsers] [-k wave-events] [-z size]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -178,6 +184,17 @@ start_nchan() {
 	PUBS="$PUBS -P http://127.0.0.1:$port/pub/@CH@"
 }
 
+# The sum of one counter of fastsse stats over the brokers.
+broker_stat() {
+	local s t=0 v
+	for s in $BSOCKS; do
+		v=$("$BUILD/broker/fastsse" stats --socket "$s" 2>/dev/null |
+		    grep -o "\"$1\":[0-9]*" | cut -d: -f2)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
 # Waits (bounded) until every broker says it is connected to Redis.
 wait_redis_connected() {
 	local s i ok
@@ -257,8 +274,11 @@ load() {	# load CH OUT TIMEOUT SSELOAD-ARGS...
 
 run_scenario() {	# run_scenario SYSTEM TAG
 	local sys=$1 tag=$2 ch=r$2$RANDOM out=$tmp/$2.$1.out c0 calls k=$1.$2 m g t
+	local r0 u0
 	rcli config resetstat >/dev/null
 	c0=$(cpu_snap)
+	r0=$(broker_stat redis_reads)
+	u0=$(broker_stat redis_catchups)
 	case $tag in
 	p)
 		load "$ch" "$out" 120 -p $PUBS -e "$npub" -w "$window" -t 100
@@ -282,6 +302,8 @@ run_scenario() {	# run_scenario SYSTEM TAG
 		fi
 		rcli config resetstat >/dev/null
 		c0=$(cpu_snap)
+		r0=$(broker_stat redis_reads)
+		u0=$(broker_stat redis_catchups)
 		load "$ch" "$out" 120 -R -L "$m" $URLS -n "$wave" -c "$wave" \
 		    -e "$wave_events" -t 100
 		R[$k.wave]=$(field "$out" wave_s)
@@ -294,6 +316,14 @@ run_scenario() {	# run_scenario SYSTEM TAG
 	R[$k.calls]=$calls
 	R[$k.top]=$(redis_top)
 	R[$k.cpu]=$(cpu_since "$c0")
+	if [ "$sys" = redis ]; then
+		R[$k.reads]=$(( $(broker_stat redis_reads) - r0 ))
+		R[$k.catchups]=$(( $(broker_stat redis_catchups) - u0 ))
+	fi
+	if [ "$tag" = p ]; then
+		R[$k.percall]=$(awk -v c="$calls" -v n="$(field "$out" acked)" \
+		    'BEGIN { if (n > 0) printf "%.1f", c / n; else print "-" }')
+	fi
 	if [ "$tag" = a ] || [ "$tag" = b ]; then
 		R[$k.eps]=$(field "$out" eps)
 		R[$k.p50]=$(field "$out" p50_ms)
@@ -307,8 +337,8 @@ run_scenario() {	# run_scenario SYSTEM TAG
 		R[$k.delivered]=$(field "$out" delivered)
 		R[$k.expected]=$(field "$out" expected)
 	fi
-	[ "$sys" = single ] && R[$k.calls]="-"
-	log "$sys ($tag): Redis calls ${R[$k.calls]} (${R[$k.top]}); CPU ${R[$k.cpu]}; load $(cut -d' ' -f1-3 /proc/loadavg)"
+	[ "$sys" = single ] && R[$k.calls]="-" && R[$k.percall]="-"
+	log "$sys ($tag): Redis calls ${R[$k.calls]} (${R[$k.top]}); broker reads from Redis ${R[$k.reads]:--}, catch-ups ${R[$k.catchups]:--}; CPU ${R[$k.cpu]}; load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 echo "redis_bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -322,7 +352,7 @@ for sys in $systems; do
 		stop_system
 		continue
 	fi
-	for tag in p a b w; do
+	for tag in $scenarios; do
 		run_scenario "$sys" "$tag"
 	done
 	stop_system
@@ -343,20 +373,22 @@ echo "(p) publishes/s with no stream, $npub over two publishers, <= $window unac
 echo "(a) $((2 * nper)) streams (half per host), $nevents events, window $window: delivered events/s;"
 echo "(b) the same streams at $rate events/s for $rate_secs s: latency publish -> browser;"
 echo "(w) $wave browsers resume at once from one Last-Event-ID, $wave_events events each to catch up."
-echo "Redis calls: commands Redis served during the scenario (INFO commandstats)."
-printf '%-7s | %9s %6s | %10s %7s %7s %5s %7s | %7s %7s %7s %5s %7s | %7s %7s %6s %6s %7s\n' \
-    system "(p) pub/s" calls "(a) ev/s" "p50 ms" "p99 ms" lost calls \
-    "(b) p50" "p99 ms" "max ms" lost calls "(w) s" "p99 s" done extra calls
+echo "Redis calls: commands Redis ran during the scenario, inside functions and scripts too"
+echo "(INFO commandstats; /pub: per publish); reads: replays the brokers read from Redis."
+printf '%-7s | %9s %5s | %10s %7s %7s %5s %7s | %7s %7s %7s %5s %7s | %7s %7s %6s %6s %7s %5s\n' \
+    system "(p) pub/s" "/pub" "(a) ev/s" "p50 ms" "p99 ms" lost calls \
+    "(b) p50" "p99 ms" "max ms" lost calls "(w) s" "p99 s" done extra calls reads
 for sys in $systems; do
-	printf '%-7s | %9s %6s | %10s %7s %7s %5s %7s | %7s %7s %7s %5s %7s | %7s %7s %6s %6s %7s\n' "$sys" \
-	    "$(v $sys.p.pps)" "$(v $sys.p.calls)" \
+	printf '%-7s | %9s %5s | %10s %7s %7s %5s %7s | %7s %7s %7s %5s %7s | %7s %7s %6s %6s %7s %5s\n' "$sys" \
+	    "$(v $sys.p.pps)" "$(v $sys.p.percall)" \
 	    "$(v $sys.a.eps)" "$(v $sys.a.p50)" "$(v $sys.a.p99)" "$(v $sys.a.lost)" "$(v $sys.a.calls)" \
 	    "$(v $sys.b.p50)" "$(v $sys.b.p99)" "$(v $sys.b.max)" "$(v $sys.b.lost)" "$(v $sys.b.calls)" \
-	    "$(v $sys.w.wave)" "$(v $sys.w.p99s)" "$(v $sys.w.done)" "$(v $sys.w.extra)" "$(v $sys.w.calls)"
+	    "$(v $sys.w.wave)" "$(v $sys.w.p99s)" "$(v $sys.w.done)" "$(v $sys.w.extra)" "$(v $sys.w.calls)" \
+	    "$(v $sys.w.reads)"
 done
 echo
 for sys in $systems; do
-	for tag in p a b w; do
+	for tag in $scenarios; do
 		[ -n "${R[$sys.$tag.cpu]:-}" ] &&
 		    echo "$sys ($tag): CPU ${R[$sys.$tag.cpu]}; Redis ${R[$sys.$tag.top]:-}"
 	done
