@@ -16,8 +16,9 @@
  *     connection went down; it is called exactly once per accepted command;
  *   - redisconn_command and redisconn_commandargv return -1 at once (and
  *     call nothing) while not up, or at the pending bound: fail fast;
- *   - redisconn_free must not be called from inside a redisconn callback;
- *     no callback is called once it has returned.
+ *   - redisconn_free must not be called from inside a redisconn callback
+ *     (it is a fatal error); no callback is called once it has returned.
+ *     It does not call `down`.
  */
 #ifndef REDISCONN_H
 #define REDISCONN_H
@@ -50,7 +51,9 @@ struct redisconn_cbs {
 					   loaded, SUBSCRIBE confirmed */
 	void	(*down)(void *arg);	/* lost (either context, error, or timeout); every pending
 					   command callback has already been called with NULL */
-	void	(*message)(const char *payload, size_t len, void *arg); /* from `subscribe` */
+	void	(*message)(const char *payload, size_t len, void *arg); /* from `subscribe`,
+					   only between `up` and `down`: what was published
+					   before `up` is for the caller to read back */
 };
 
 struct redisconn_stats {

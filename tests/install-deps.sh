@@ -38,9 +38,10 @@ apt-get install -y -q --no-install-recommends systemd
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	apt-get install -y -q --no-install-recommends nodejs npm
 fi
-# Debian starts the web servers it installs on port 80; the demo and the
-# tests run their own on private ports, so the system ones are not needed.
-for s in lighttpd nginx apache2; do
+# Debian starts the web servers it installs on port 80 (and Redis on
+# 6379); the demo and the tests run their own on private ports and
+# sockets, so the system ones are not needed.
+for s in lighttpd nginx apache2 redis-server; do
 	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 		systemctl disable --now "$s" >/dev/null 2>&1 || true
 	else
