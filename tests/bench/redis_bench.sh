@@ -4,7 +4,7 @@
 # against Nchan on the same Redis, in one run.  Run from the build
 # directory (or set BUILD):
 #
-#   tests/bench/redis_bench.sh [-q] [-s "single redis nchan"] [-S "p a b w"]
+#   tests/bench/redis_bench.sh [-q] [-s "single redis nchan"] [-S "p a b w v"]
 #       [-W nginx|lighttpd]
 #       [-n streams-per-host] [-e events] [-w window] [-d secs] [-p publishes]
 #       [-m wave-browsers] [-k wave-events] [-z size]
@@ -26,7 +26,10 @@
 #       open; then -m browsers at once (half per host) with
 #       Last-Event-ID = the marker: the time until every one has exactly
 #       the -k events, and the Redis commands it cost (CONFIG RESETSTAT
-#       before, INFO commandstats after).
+#       before, INFO commandstats after);
+#   (v) the same wave after host b's broker (Nchan: host b's nginx) was
+#       restarted between the publishing and the wave, so that its memory
+#       does not hold the missed events: what a resume costs Redis then.
 # For every scenario it also reads the Redis commands (calls: every
 # command Redis ran, those inside functions and scripts included), the
 # brokers' own Redis counters (redis_reads: replays read from Redis,
@@ -51,7 +54,7 @@ REDIS_CLI=${REDIS_CLI:-redis-cli}
 . "$srcdir/tests/bench/bench_lib.sh"
 
 systems="single redis nchan"
-scenarios="p a b w"
+scenarios="p a b w v"
 web=nginx
 nper=500
 nevents=2000
@@ -104,6 +107,7 @@ tmp=$(mktemp -d /tmp/redis_bench.XXXXXX)
 chmod 755 "$tmp"
 pids=""
 declare -A R	# results: R[system.key]=value
+declare -A H_BROKER H_BROKER_ARGS H_WEB H_PORT	# by host name
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -141,12 +145,8 @@ start_host() {
 	bsock=$dir/broker.sock
 	fsock=$dir/fcgi.sock
 	[ "$mode" = redis ] && extra="--redis $REDIS_URL"
-	# shellcheck disable=SC2086
-	start "$dir/broker.log" "$BROKER" --foreground --socket "$bsock" \
-	    --data-dir none $extra
-	HOSTPIDS="$HOSTPIDS $LASTPID"
-	BROKERS="$BROKERS $LASTPID"
-	wait_sock "$bsock" || return 1
+	H_BROKER_ARGS[$name]="--foreground --socket $bsock --data-dir none $extra"
+	start_broker "$name" || return 1
 	start "$dir/fcgi.log" "$RESPONDER" -d --listen "unix:$fsock" \
 	    --socket-mode 0666 --broker "$bsock" --backlog 4096
 	HOSTPIDS="$HOSTPIDS $LASTPID"
@@ -164,10 +164,63 @@ start_host() {
 	fi
 	HOSTPIDS="$HOSTPIDS $LASTPID"
 	WEBS="$WEBS $LASTPID"
+	H_WEB[$name]=$LASTPID
 	wait_port "$port" || return 1
 	URLS="$URLS -u http://127.0.0.1:$port/events?channel=@CH@"
 	PUBS="$PUBS -P wire:$bsock"
 	BSOCKS="$BSOCKS $bsock"
+}
+
+# start_broker NAME: (again) the broker of host NAME, as start_host set it.
+start_broker() {
+	local name=$1
+	# shellcheck disable=SC2086
+	start "$tmp/$name/broker.log" "$BROKER" ${H_BROKER_ARGS[$name]}
+	HOSTPIDS="$HOSTPIDS $LASTPID"
+	BROKERS="$BROKERS $LASTPID"
+	H_BROKER[$name]=$LASTPID
+	wait_sock "$tmp/$name/broker.sock"
+}
+
+start_nchan_web() {
+	local name=$1 dir=$tmp/$1
+	start "$dir/nchan.out" nginx -c "$dir/nchan.conf" -p "$dir/web/" \
+	    -g 'daemon off;'
+	HOSTPIDS="$HOSTPIDS $LASTPID"
+	WEBS="$WEBS $LASTPID"
+	H_WEB[$name]=$LASTPID
+	wait_port "${H_PORT[$name]}"
+}
+
+# Drops pid $1 from the lists of this system's processes.
+forget_pid() {
+	HOSTPIDS=$(echo "$HOSTPIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+	BROKERS=$(echo "$BROKERS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+	WEBS=$(echo "$WEBS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+# Restarts what holds host b's recent history in memory (its broker, or
+# Nchan's nginx), so that a resume from before cannot be served from it.
+restart_b() {
+	local sys=$1 i
+	if [ "$sys" = redis ]; then
+		stop_pid "${H_BROKER[b]}"
+		forget_pid "${H_BROKER[b]}"
+		start_broker b || return 1
+		wait_redis_connected || return 1
+		# The responder reconnects by itself: wait for it (bounded).
+		for i in $(seq 1 100); do
+			[ "$("$BUILD/broker/fastsse" stats --socket "$tmp/b/broker.sock" 2>/dev/null |
+			    grep -o '"connections":[0-9]*' | cut -d: -f2)" -ge 2 ] 2>/dev/null &&
+			    return 0
+			sleep 0.1
+		done
+		log "host b's responder did not come back to its broker"
+		return 1
+	fi
+	stop_pid "${H_WEB[b]}"
+	forget_pid "${H_WEB[b]}"
+	start_nchan_web b && sleep 0.3
 }
 
 start_nchan() {
@@ -175,11 +228,8 @@ start_nchan() {
 	mkdir -p "$dir"
 	port=$(pick_port) || return 1
 	bench_conf_nchan "$dir/nchan.conf" "$port" "$dir" "$REDIS_URL"
-	start "$dir/nchan.out" nginx -c "$dir/nchan.conf" -p "$dir/web/" \
-	    -g 'daemon off;'
-	HOSTPIDS="$HOSTPIDS $LASTPID"
-	WEBS="$WEBS $LASTPID"
-	wait_port "$port" || return 1
+	H_PORT[$name]=$port
+	start_nchan_web "$name" || return 1
 	URLS="$URLS -u http://127.0.0.1:$port/sub/@CH@"
 	PUBS="$PUBS -P http://127.0.0.1:$port/pub/@CH@"
 }
@@ -293,8 +343,16 @@ run_scenario() {	# run_scenario SYSTEM TAG
 		load "$ch" "$out" 200 $URLS -n $((2 * nper)) $PUBS \
 		    -e $((rate * rate_secs)) -r "$rate" -w 100000000 -t 120
 		;;
-	w)
+	w|v)
+		if [ "$tag" = v ] && [ "$sys" = single ]; then
+			log "single (v): no second host to restart; skipped"
+			return
+		fi
 		load "$ch" "$out.pub" 60 -p $PUBS -e "$wave_events" -w "$window" -t 50
+		if [ "$tag" = v ] && ! restart_b "$sys"; then
+			log "$sys (v): could not restart host b"
+			return
+		fi
 		m=$(sed -n 's/^MARKER //p' "$out.pub")
 		if [ -z "$m" ]; then
 			log "$sys (w): no marker id"
@@ -375,16 +433,26 @@ echo "(b) the same streams at $rate events/s for $rate_secs s: latency publish -
 echo "(w) $wave browsers resume at once from one Last-Event-ID, $wave_events events each to catch up."
 echo "Redis calls: commands Redis ran during the scenario, inside functions and scripts too"
 echo "(INFO commandstats; /pub: per publish); reads: replays the brokers read from Redis."
-printf '%-7s | %9s %5s | %10s %7s %7s %5s %7s | %7s %7s %7s %5s %7s | %7s %7s %6s %6s %7s %5s\n' \
+printf '%-7s | %9s %5s | %10s %7s %7s %5s %7s | %7s %7s %7s %5s %7s\n' \
     system "(p) pub/s" "/pub" "(a) ev/s" "p50 ms" "p99 ms" lost calls \
-    "(b) p50" "p99 ms" "max ms" lost calls "(w) s" "p99 s" done extra calls reads
+    "(b) p50" "p99 ms" "max ms" lost calls
 for sys in $systems; do
-	printf '%-7s | %9s %5s | %10s %7s %7s %5s %7s | %7s %7s %7s %5s %7s | %7s %7s %6s %6s %7s %5s\n' "$sys" \
+	printf '%-7s | %9s %5s | %10s %7s %7s %5s %7s | %7s %7s %7s %5s %7s\n' "$sys" \
 	    "$(v $sys.p.pps)" "$(v $sys.p.percall)" \
 	    "$(v $sys.a.eps)" "$(v $sys.a.p50)" "$(v $sys.a.p99)" "$(v $sys.a.lost)" "$(v $sys.a.calls)" \
-	    "$(v $sys.b.p50)" "$(v $sys.b.p99)" "$(v $sys.b.max)" "$(v $sys.b.lost)" "$(v $sys.b.calls)" \
-	    "$(v $sys.w.wave)" "$(v $sys.w.p99s)" "$(v $sys.w.done)" "$(v $sys.w.extra)" "$(v $sys.w.calls)" \
-	    "$(v $sys.w.reads)"
+	    "$(v $sys.b.p50)" "$(v $sys.b.p99)" "$(v $sys.b.max)" "$(v $sys.b.lost)" "$(v $sys.b.calls)"
+done
+echo
+echo "Resume waves: seconds until the last browser had all its events, p99 of the browsers,"
+echo "browsers done, events replayed from before the cursor, Redis calls, brokers' reads."
+printf '%-7s | %7s %7s %5s %5s %6s %5s | %7s %7s %5s %5s %6s %5s\n' \
+    system "(w) s" "p99 s" done extra calls reads "(v) s" "p99 s" done extra calls reads
+for sys in $systems; do
+	printf '%-7s | %7s %7s %5s %5s %6s %5s | %7s %7s %5s %5s %6s %5s\n' "$sys" \
+	    "$(v $sys.w.wave)" "$(v $sys.w.p99s)" "$(v $sys.w.done)" "$(v $sys.w.extra)" \
+	    "$(v $sys.w.calls)" "$(v $sys.w.reads)" \
+	    "$(v $sys.v.wave)" "$(v $sys.v.p99s)" "$(v $sys.v.done)" "$(v $sys.v.extra)" \
+	    "$(v $sys.v.calls)" "$(v $sys.v.reads)"
 done
 echo
 for sys in $systems; do
@@ -399,7 +467,8 @@ case " $systems " in *" redis "*)
 		echo "fastsse+Redis / Nchan+Redis: (p) publishes/s x$(ratio "$(v redis.p.pps)" "$(v nchan.p.pps)");" \
 		    "(a) delivered ev/s x$(ratio "$(v redis.a.eps)" "$(v nchan.a.eps)") (aim >= 2);" \
 		    "(b) p99 x$(ratio "$(v redis.b.p99)" "$(v nchan.b.p99)") ($(v redis.b.p99) ms, aim < 50);" \
-		    "(w) wave time x$(ratio "$(v redis.w.wave)" "$(v nchan.w.wave)"), Redis calls x$(ratio "$(v redis.w.calls)" "$(v nchan.w.calls)")"
+		    "(w) wave time x$(ratio "$(v redis.w.wave)" "$(v nchan.w.wave)"), Redis calls x$(ratio "$(v redis.w.calls)" "$(v nchan.w.calls)");" \
+		    "(v) wave time x$(ratio "$(v redis.v.wave)" "$(v nchan.v.wave)"), Redis calls x$(ratio "$(v redis.v.calls)" "$(v nchan.v.calls)")"
 		;;
 	esac
 	case " $systems " in *" single "*)
