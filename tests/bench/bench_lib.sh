@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: ISC
 # bench_lib.sh: shell shared by the full-path benchmarks (bench_web.sh,
 # redis_bench.sh), sourced, never run.  Starting and stopping processes by

@@ -96,8 +96,10 @@ case $web in nginx|lighttpd) ;; *) echo "-W nginx or lighttpd" >&2; exit 2 ;; es
 for f in "$SSELOAD" "$BROKER" "$RESPONDER"; do
 	[ -x "$f" ] || { echo "missing $f (run from the build dir or set BUILD)" >&2; exit 1; }
 done
-command -v "$REDIS_SERVER" >/dev/null && command -v "$REDIS_CLI" >/dev/null ||
-    { echo "redis-server and redis-cli are needed" >&2; exit 1; }
+if ! command -v "$REDIS_SERVER" >/dev/null || ! command -v "$REDIS_CLI" >/dev/null; then
+	echo "redis-server and redis-cli are needed" >&2
+	exit 1
+fi
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 # nginx's workers (www-data when run as root) reach the sockets, configs
@@ -202,14 +204,14 @@ forget_pid() {
 # Restarts what holds host b's recent history in memory (its broker, or
 # Nchan's nginx), so that a resume from before cannot be served from it.
 restart_b() {
-	local sys=$1 i
+	local sys=$1 _
 	if [ "$sys" = redis ]; then
 		stop_pid "${H_BROKER[b]}"
 		forget_pid "${H_BROKER[b]}"
 		start_broker b || return 1
 		wait_redis_connected || return 1
 		# The responder reconnects by itself: wait for it (bounded).
-		for i in $(seq 1 100); do
+		for _ in $(seq 1 100); do
 			[ "$("$BUILD/broker/fastsse" stats --socket "$tmp/b/broker.sock" 2>/dev/null |
 			    grep -o '"connections":[0-9]*' | cut -d: -f2)" -ge 2 ] 2>/dev/null &&
 			    return 0
@@ -247,8 +249,8 @@ broker_stat() {
 
 # Waits (bounded) until every broker says it is connected to Redis.
 wait_redis_connected() {
-	local s i ok
-	for i in $(seq 1 100); do
+	local s ok
+	for _ in $(seq 1 100); do
 		ok=1
 		for s in $BSOCKS; do
 			"$BUILD/broker/fastsse" stats --socket "$s" 2>/dev/null |
@@ -322,6 +324,8 @@ load() {	# load CH OUT TIMEOUT SSELOAD-ARGS...
 	sed 's/^/    /' "$out" >&2
 }
 
+# URLS and PUBS are lists of options, split on purpose.
+# shellcheck disable=SC2086
 run_scenario() {	# run_scenario SYSTEM TAG
 	local sys=$1 tag=$2 ch=r$2$RANDOM out=$tmp/$2.$1.out c0 calls k=$1.$2 m g t
 	local r0 u0
@@ -366,7 +370,7 @@ run_scenario() {	# run_scenario SYSTEM TAG
 		    -e "$wave_events" -t 100
 		R[$k.wave]=$(field "$out" wave_s)
 		R[$k.p99s]=$(field "$out" p99_s)
-		R[$k.done]=$(field "$out" done)
+		R[$k.ndone]=$(field "$out" "done")
 		R[$k.extra]=$(field "$out" extra)
 		;;
 	esac
@@ -446,12 +450,12 @@ echo
 echo "Resume waves: seconds until the last browser had all its events, p99 of the browsers,"
 echo "browsers done, events replayed from before the cursor, Redis calls, brokers' reads."
 printf '%-7s | %7s %7s %5s %5s %6s %5s | %7s %7s %5s %5s %6s %5s\n' \
-    system "(w) s" "p99 s" done extra calls reads "(v) s" "p99 s" done extra calls reads
+    system "(w) s" "p99 s" "done" extra calls reads "(v) s" "p99 s" "done" extra calls reads
 for sys in $systems; do
 	printf '%-7s | %7s %7s %5s %5s %6s %5s | %7s %7s %5s %5s %6s %5s\n' "$sys" \
-	    "$(v $sys.w.wave)" "$(v $sys.w.p99s)" "$(v $sys.w.done)" "$(v $sys.w.extra)" \
+	    "$(v $sys.w.wave)" "$(v $sys.w.p99s)" "$(v $sys.w.ndone)" "$(v $sys.w.extra)" \
 	    "$(v $sys.w.calls)" "$(v $sys.w.reads)" \
-	    "$(v $sys.v.wave)" "$(v $sys.v.p99s)" "$(v $sys.v.done)" "$(v $sys.v.extra)" \
+	    "$(v $sys.v.wave)" "$(v $sys.v.p99s)" "$(v $sys.v.ndone)" "$(v $sys.v.extra)" \
 	    "$(v $sys.v.calls)" "$(v $sys.v.reads)"
 done
 echo
