@@ -7,7 +7,7 @@
 #   tests/bench/redis_bench.sh [-q] [-s "single redis nchan"] [-S "p a b w v"]
 #       [-W nginx|lighttpd]
 #       [-n streams-per-host] [-e events] [-w window] [-d secs] [-p publishes]
-#       [-m wave-browsers] [-k wave-events] [-z size]
+#       [-m wave-browsers] [-k wave-events] [-z size] [-A redis-server-args]
 #
 # Systems, each on freshly started servers:
 #   redis   two "hosts": on each a fastsse-broker --redis, a responder and
@@ -37,7 +37,9 @@
 # broker, Redis).
 #
 # Everything listens on 127.0.0.1, on ports picked at run time, in a
-# private mktemp -d directory; Redis runs with --save '' --appendonly no.
+# private mktemp -d directory; Redis runs with --save '' --appendonly no
+# and then -A's arguments (e.g. -A '--appendonly yes --appendfsync
+# everysec' to see what persistence costs).
 # Every process started here is stopped by pid on exit; each client run
 # is bounded by sseload -t and timeout(1).
 set -u
@@ -67,8 +69,9 @@ wave_events=100
 size=64
 workers=2
 nginx_extra=""
+redis_args=""
 quick=0
-while getopts "qs:S:W:n:e:w:d:p:m:k:z:" opt; do
+while getopts "qs:S:W:n:e:w:d:p:m:k:z:A:" opt; do
 	case $opt in
 	q) quick=1 ;;
 	s) systems=$OPTARG ;;
@@ -82,7 +85,8 @@ while getopts "qs:S:W:n:e:w:d:p:m:k:z:" opt; do
 	m) wave=$OPTARG ;;
 	k) wave_events=$OPTARG ;;
 	z) size=$OPTARG ;;
-	*) echo "usage: $0 [-q] [-s systems] [-S scenarios] [-W nginx|lighttpd] [-n streams-per-host] [-e events] [-w window] [-d secs] [-p publishes] [-m wave-browsers] [-k wave-events] [-z size]" >&2
+	A) redis_args=$OPTARG ;;
+	*) echo "usage: $0 [-q] [-s systems] [-S scenarios] [-W nginx|lighttpd] [-n streams-per-host] [-e events] [-w window] [-d secs] [-p publishes] [-m wave-browsers] [-k wave-events] [-z size] [-A redis-server-args]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -119,8 +123,10 @@ rcli() { "$REDIS_CLI" -h 127.0.0.1 -p "$RPORT" "$@"; }
 start_redis() {
 	RPORT=$(pick_port) || return 1
 	mkdir -p "$tmp/redis"
+	# shellcheck disable=SC2086
 	start "$tmp/redis.log" "$REDIS_SERVER" --port "$RPORT" --bind 127.0.0.1 \
-	    --save '' --appendonly no --dir "$tmp/redis" --maxclients 10000
+	    --save '' --appendonly no --dir "$tmp/redis" --maxclients 10000 \
+	    $redis_args
 	REDIS_PID=$LASTPID
 	wait_port "$RPORT" || return 1
 	REDIS_URL="redis://127.0.0.1:$RPORT"
@@ -404,7 +410,7 @@ run_scenario() {	# run_scenario SYSTEM TAG
 }
 
 echo "redis_bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "$($REDIS_SERVER --version | cut -d' ' -f1-3); fastsse behind $web; nginx worker_processes $workers; $nper streams per host; events of $size B"
+echo "$($REDIS_SERVER --version | cut -d' ' -f1-3) ${redis_args:+($redis_args)}; fastsse behind $web; nginx worker_processes $workers; $nper streams per host; events of $size B"
 start_redis || { log "redis-server did not start"; cat "$tmp/redis.log" >&2; exit 1; }
 for sys in $systems; do
 	log "=== $sys"
