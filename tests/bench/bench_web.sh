@@ -31,6 +31,7 @@ RESPONDER=${RESPONDER:-$BUILD/fcgi/fastsse-fcgi}
 SSELOAD=${SSELOAD:-$BUILD/tests/bench/sseload}
 CONFDIR=$srcdir/fcgi/conf
 NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
+. "$srcdir/tests/bench/bench_lib.sh"
 
 systems="nginx lighttpd nchan"
 nclients=1000
@@ -83,87 +84,8 @@ chmod 755 "$tmp"
 pids=""
 declare -A R	# results: R[system.key]=value
 
-cleanup() {
-	local p
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
-
-log() { printf '%s\n' "$*" >&2; }
-
-# A port nothing listens on now (10000-29999: below the ephemeral range).
-pick_port() {
-	local p i
-	for i in $(seq 1 100); do
-		p=$((10000 + RANDOM % 20000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Polls (bounded) until a TCP port or a Unix socket accepts.
-wait_port() {
-	local i
-	for i in $(seq 1 200); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	log "port $1 never opened"
-	return 1
-}
-wait_sock() {
-	local i
-	for i in $(seq 1 200); do
-		[ -S "$1" ] && return 0
-		sleep 0.05
-	done
-	log "socket $1 never appeared"
-	return 1
-}
-
-start() {	# start LOGFILE CMD...: runs CMD in the background, records its pid
-	local logf=$1
-	shift
-	"$@" >"$logf" 2>&1 &
-	LASTPID=$!
-	pids="$pids $LASTPID"
-}
-
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	pids=$(echo "$pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
-
-# RSS in kB of one pid, or of a pid plus its children (nginx master+workers).
-rss() {
-	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
-}
-rss_tree() {
-	local t=0 p
-	for p in "$1" $(pgrep -P "$1"); do
-		t=$((t + $(rss "$p")))
-	done
-	echo "$t"
-}
-# CPU seconds (user+system, ticks) of a pid plus its children.
-cpu_tree() {
-	local t=0 p
-	for p in "$1" $(pgrep -P "$1"); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
 
 # Starts the broker and responder for the fastsse systems.
 start_fastsse() {
@@ -184,81 +106,16 @@ stop_fastsse() {
 	stop_pid "$BROKER_PID"
 }
 
-# Renders the web engineer's template and scales its limits for 10k streams.
 conf_nginx() {
-	mkdir -p "$tmp/web" "$tmp/www"
-	"$CONFDIR/render.sh" "$CONFDIR/nginx.conf" PORT="$PORT" \
-	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
-	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$tmp/conf" \
-	    RUNDIR="$tmp" >"$tmp/nginx.conf" || return 1
-	sed -i -e "s/^worker_processes .*/worker_processes $workers;/" \
-	    -e 's/^worker_rlimit_nofile .*/worker_rlimit_nofile 20000;/' \
-	    -e 's/worker_connections .*/worker_connections 19000;/' \
-	    -e "s/listen 127.0.0.1:$PORT;/listen 127.0.0.1:$PORT backlog=4096 reuseport;/" \
-	    -e 's/access_log .*/access_log off;/' \
-	    -e 's/^error_log \(.*\);/error_log \1 warn;/' "$tmp/nginx.conf"
-	# Extra directives for the SSE location, to try tunings (-X).
-	if [ -n "$nginx_extra" ]; then
-		sed -i "s|fastcgi_buffering off;|fastcgi_buffering off; $nginx_extra|" \
-		    "$tmp/nginx.conf"
-		grep -qF "$nginx_extra" "$tmp/nginx.conf" ||
-		    { log "could not add -X directives"; return 1; }
-	fi
-	grep -q "worker_processes $workers;" "$tmp/nginx.conf" &&
-	    grep -q 'worker_connections 19000;' "$tmp/nginx.conf" &&
-	    grep -q 'reuseport' "$tmp/nginx.conf" ||
-	    { log "fcgi/conf/nginx.conf changed shape; adjust conf_nginx"; return 1; }
+	bench_conf_nginx "$tmp/nginx.conf" "$PORT" "$FSOCK" "$BSOCK" "$tmp"
 }
 
 conf_lighttpd() {
-	mkdir -p "$tmp/web" "$tmp/www" "$tmp/conf"
-	cp "$CONFDIR/sse-down.cgi" "$tmp/conf/sse-down.cgi"
-	"$CONFDIR/render.sh" "$CONFDIR/lighttpd.conf" PORT="$PORT" \
-	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
-	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$tmp/conf" \
-	    RUNDIR="$tmp" >"$tmp/lighttpd.conf" || return 1
-	sed -i -e 's/^server.max-fds .*/server.max-fds = 20000/' \
-	    -e 's/^server.max-connections .*/server.max-connections = 9950/' \
-	    "$tmp/lighttpd.conf"
-	grep -q 'max-fds = 20000' "$tmp/lighttpd.conf" ||
-	    { log "fcgi/conf/lighttpd.conf changed shape; adjust conf_lighttpd"; return 1; }
+	bench_conf_lighttpd "$tmp/lighttpd.conf" "$PORT" "$FSOCK" "$BSOCK" "$tmp"
 }
 
 conf_nchan() {
-	mkdir -p "$tmp/web"
-	cat >"$tmp/nchan.conf" <<EOF
-load_module $NCHAN_MODULE;
-worker_processes $workers;
-worker_rlimit_nofile 20000;
-pid $tmp/web/nchan.pid;
-error_log $tmp/web/nchan-error.log warn;
-events { worker_connections 19000; }
-http {
-	access_log off;
-	# nginx closes a keep-alive connection after 1000 requests by
-	# default; the publisher uses one connection for the whole run.
-	keepalive_requests 100000000;
-	client_body_temp_path $tmp/web/body;
-	proxy_temp_path $tmp/web/proxy;
-	fastcgi_temp_path $tmp/web/fastcgi;
-	uwsgi_temp_path $tmp/web/uwsgi;
-	scgi_temp_path $tmp/web/scgi;
-	server {
-		listen 127.0.0.1:$PORT backlog=4096 reuseport;
-		location ~ ^/sub/([A-Za-z0-9_-]+)\$ {
-			nchan_subscriber eventsource;
-			nchan_channel_id \$1;
-			nchan_subscriber_first_message newest;
-		}
-		location ~ ^/pub/([A-Za-z0-9_-]+)\$ {
-			nchan_publisher;
-			nchan_channel_id \$1;
-			nchan_message_buffer_length 1000;
-			nchan_message_timeout 1h;
-		}
-	}
-}
-EOF
+	bench_conf_nchan "$tmp/nchan.conf" "$PORT" "$tmp"
 }
 
 # Starts one system's web server (and the fastsse daemons it needs).
@@ -308,11 +165,6 @@ publisher() {	# publisher SYSTEM CHANNEL
 	else
 		echo "wire:$BSOCK"
 	fi
-}
-
-# Pulls key=value out of sseload's RESULT line.
-field() {
-	sed -n 's/^RESULT .*[ ]'"$2"'=\([^ ]*\).*/\1/p' "$1" | tail -1
 }
 
 # (c) idle streams: RSS per stream.
