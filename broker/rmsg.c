@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "proto.h"
 #include "rmsg.h"
 
 #define RMSG_FIELDS	7
@@ -63,6 +64,8 @@ rmsg_decode(const char *p, size_t len, struct rmsg_event *ev)
 
 	memset(ev, 0, sizeof(*ev));
 	msgpack_unpacked_init(&ev->unpacked);
+	if (proto_object_ok(p, len) == -1)	/* before msgpack-c allocates */
+		goto bad;
 	if (msgpack_unpack_next(&ev->unpacked, p, len, &off) !=
 	    MSGPACK_UNPACK_SUCCESS || off != len)
 		goto bad;

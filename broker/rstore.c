@@ -1119,7 +1119,7 @@ rstore_read_cb(const redisReply *r, void *arg)
 			}
 			if (eseq > h->seq)
 				break;	/* comes live: the mirror is behind */
-			if ((ev = event_new(&h->scratch, h->epoch, eseq,
+			if ((ev = event_new(h->epoch, eseq,
 			    (double)ms / 1000, rd->chans[i].name,
 			    rd->chans[i].namelen, e->element[3]->str,
 			    (size_t)e->element[3]->len, e->element[4]->str,

@@ -719,6 +719,22 @@ proto_encode_publish(struct buf *b, uint64_t ref, const char *channel,
 }
 
 /*
+ * Checks that p[0..len) is exactly one MessagePack object whose every
+ * declared length fits in the bytes present (see proto_scan), so that
+ * msgpack-c can unpack it without trusting a header's claim; 0 or -1.
+ */
+int
+proto_object_ok(const void *p, size_t len)
+{
+	size_t	off = 0;
+
+	if (p == NULL || len == 0 ||
+	    proto_scan(p, len, &off, 0, NULL, 0) == -1)
+		return (-1);
+	return (off == len ? 0 : -1);
+}
+
+/*
  * Like proto_encode_publish with data already packed by the caller; it
  * must be exactly one MessagePack object, checked here so that a caller's
  * mistake fails now rather than costing the connection at the broker.

@@ -142,6 +142,9 @@ int	proto_encode_publish(struct buf *b, uint64_t ref,
 	    const char *channel, size_t channellen,
 	    const char *type, size_t typelen,
 	    const char *data, size_t datalen);
+/* One MessagePack object, every declared length within len: 0, or -1. */
+int	proto_object_ok(const void *p, size_t len);
+
 /* Like proto_encode_publish, the data given as raw MessagePack bytes. */
 int	proto_encode_publish_raw(struct buf *b, uint64_t ref,
 	    const char *channel, size_t channellen,

@@ -20,7 +20,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
-	libev-dev libmsgpack-dev libfcgi-dev zlib1g-dev \
+	libev-dev libmsgpack-dev libfcgi-dev zlib1g-dev libdeflate-dev \
 	libssl-dev libjansson-dev libhiredis-dev redis-server \
 	lighttpd lighttpd-mod-openssl nginx-light libnginx-mod-nchan \
 	apache2 libapache2-mod-fcgid openssl \
