@@ -136,7 +136,7 @@ async function brokerFds(env) {
 	tap.ok(/^[0-9a-z]+-[0-9]+$/.test(id), 'a publisher connected ' +
 	    'before keeps publishing', ids);
 	tap.ok(await waitFor(() => before.concat(fresh).every((s) =>
-	    s.text.includes('id: ' + id + '\n')), 10000), 'open and new ' +
+	    s.text.includes('id: ' + id + '\n')), 20000), 'open and new ' +
 	    'streams get its event');
 	for (const x of idle)
 		x.c.destroy();
