@@ -25,13 +25,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-$(pwd)}
-BROKER=${BROKER:-$BUILD/broker/fastsse-broker}
-RESPONDER=${RESPONDER:-$BUILD/fcgi/fastsse-fcgi}
-SSELOAD=${SSELOAD:-$BUILD/tests/bench/sseload}
-CONFDIR=$srcdir/fcgi/conf
-NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 . "$srcdir/tests/bench/bench_lib.sh"
+bench_paths
 
 systems="nginx lighttpd nchan"
 nclients=1000
@@ -74,32 +69,8 @@ case " $systems " in *" nginx "*|*" lighttpd "*)
 	done ;;
 esac
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-# nginx's workers (www-data when run as root) reach the sockets, configs
-# and files in here, and only in here: the source tree may be a clone in a
-# directory only root can enter.
-umask 022
-tmp=$(mktemp -d /tmp/bench_web.XXXXXX)
-chmod 755 "$tmp"
-pids=""
+bench_tmpdir bench_web
 declare -A R	# results: R[system.key]=value
-
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Starts the broker and responder for the fastsse systems.
-start_fastsse() {
-	BSOCK=$tmp/broker.sock
-	FSOCK=$tmp/fcgi.sock
-	rm -f "$BSOCK" "$FSOCK"
-	start "$tmp/broker.log" "$BROKER" --foreground --socket "$BSOCK"
-	BROKER_PID=$LASTPID
-	wait_sock "$BSOCK" || return 1
-	start "$tmp/fcgi.log" "$RESPONDER" -d --listen "unix:$FSOCK" \
-	    --socket-mode 0666 --broker "$BSOCK" --backlog 4096
-	FCGI_PID=$LASTPID
-	wait_sock "$FSOCK" || return 1
-}
 
 stop_fastsse() {
 	stop_pid "$FCGI_PID"
