@@ -89,8 +89,8 @@ check_cursors(struct history *h, struct channel **chs,
 		is_int(history_cursor(h, id, idlen, chs + c->first, c->n,
 		    &after), c->want, "%s", c->what);
 		if (c->after != -1)
-			is_int((long long)after, c->after, "%s: replay after %lld",
-			    c->what, c->after);
+			is_int((long long)after, c->after,
+			    "%s: replay after %lld", c->what, c->after);
 	}
 }
 
