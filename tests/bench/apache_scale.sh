@@ -206,7 +206,7 @@ run_rate2() {
 }
 
 run_cap() {
-	local sys=$1 out=$tmp/cap.$1.out w0 f0 b0 w1 f1 b1 l0 ready i t0 t1
+	local sys=$1 out=$tmp/cap.$1.out w0 f0 b0 w1 f1 b1 l0 ready t0 t1
 	w0=$(mem_tree "$WEB_PID"); f0=$(mem_tree "$FCGI_PID"); b0=$(mem_tree "$BROKER_PID")
 	[ -n "$LIGHTTPD_PID" ] && l0=$(mem_tree "$LIGHTTPD_PID")
 	t0=$(threads_tree "$WEB_PID")
@@ -214,11 +214,7 @@ run_cap() {
 	    -t 60 -H >"$out" 2>&1 &
 	local lpid=$!
 	pids="$pids $lpid"
-	for i in $(seq 1 900); do
-		grep -q '^READY' "$out" && break
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_ready "$out" "$lpid" 90
 	sleep "${SETTLE:-2}"	# let the servers settle (seconds)
 	ready=$(sed -n 's/^READY //p' "$out")
 	ready=${ready:-0}
@@ -259,11 +255,7 @@ run_free() {
 	    >"$out" 2>&1 &
 	local lpid=$!
 	pids="$pids $lpid"
-	for i in $(seq 1 300); do
-		grep -q '^READY' "$out" && break
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_ready "$out" "$lpid" 30
 	s1=$(socks_tree "$WEB_PID")
 	t0=$(date +%s%N)
 	stop_pid "$lpid"

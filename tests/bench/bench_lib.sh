@@ -85,6 +85,18 @@ wait_sock() {
 	return 1
 }
 
+# wait_ready OUT PID SECS: polls (every 0.1 s, SECS at most) until the
+# client PID has written READY to OUT; 1 when it exited or time ran out.
+wait_ready() {
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		grep -q '^READY' "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 start() {	# start LOGFILE CMD...: runs CMD in the background, records its pid
 	local logf=$1
 	shift

@@ -141,7 +141,7 @@ publisher() {	# publisher SYSTEM CHANNEL
 # (c) idle streams: RSS per stream.
 run_idle() {
 	local sys=$1 n=$nidle out=$tmp/idle.$1.out base_w base_f=0 base_b=0
-	local w f=0 b=0 ready i
+	local w f=0 b=0 ready
 	[ "$sys" = lighttpd ] && [ "$nidle" -gt "$nidle_lighttpd" ] && n=$nidle_lighttpd
 	base_w=$(rss_tree "$WEB_PID")
 	[ -n "$FCGI_PID" ] && base_f=$(rss "$FCGI_PID") && base_b=$(rss "$BROKER_PID")
@@ -149,11 +149,7 @@ run_idle() {
 	    >"$out" 2>&1 &
 	local lpid=$!
 	pids="$pids $lpid"
-	for i in $(seq 1 1000); do
-		grep -q '^READY' "$out" && break
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_ready "$out" "$lpid" 100
 	sleep 2		# let the servers finish setting the streams up
 	ready=$(sed -n 's/^READY //p' "$out")
 	w=$(rss_tree "$WEB_PID")
