@@ -84,6 +84,47 @@ cmd_badusage(const char *msg)
 	return (CMD_USAGE);
 }
 
+#define CMD_OPT_EXIT	0	/* from cmd_getopt: return *code */
+
+/*
+ * getopt_long for a subcommand, handling here what they all share:
+ * --socket (where optstring has it) is stored in *socket and the next
+ * option read; --help prints the usage and an unknown option is refused,
+ * both answered CMD_OPT_EXIT with the exit code in *code.  Otherwise the
+ * subcommand's own next option, or -1 at the end.
+ */
+static int
+cmd_getopt(int argc, char **argv, const char *optstring,
+    const struct option *opts, const char **socket, int *code)
+{
+	int	ch;
+
+	for (;;) {
+		switch ((ch = getopt_long(argc, argv, optstring, opts,
+		    NULL))) {
+		case 's':
+			*socket = optarg;
+			continue;
+		case 'h':
+			cmd_usage(stdout);
+			*code = CMD_OK;
+			return (CMD_OPT_EXIT);
+		case '?':
+			*code = cmd_badusage(NULL);
+			return (CMD_OPT_EXIT);
+		default:
+			return (ch);
+		}
+	}
+}
+
+/* Reports the last error of c. */
+static void
+cmd_error(struct fastsse *c)
+{
+	fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+}
+
 static struct fastsse *
 cmd_connect(const char *socket, int role)
 {
@@ -205,7 +246,7 @@ cmd_lines_wait(struct fastsse *c, unsigned long lineno, int *failed)
 		return (0);
 	}
 	if (fastsse_error_code(c) == 0) {
-		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		cmd_error(c);
 		return (-1);
 	}
 	fprintf(stderr, "%s: line %lu: %s\n", cmd_name, lineno,
@@ -355,7 +396,7 @@ cmd_publish_lines(struct fastsse *c, const char *channel, const char *type)
 			break;
 		lineno++;
 		if (fastsse_publish_send(c, channel, type, line, len) == -1) {
-			fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+			cmd_error(c);
 			goto out;
 		}
 		ring[(head + count) % CMD_WINDOW] = lineno;
@@ -394,16 +435,16 @@ cmd_publish(int argc, char **argv)
 	unsigned long long timeout = CMD_PUBLISH_TIMEOUT;
 	int		 ch, lines = 0, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "s:e:lt:k:h", opts, NULL)) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "s:e:lt:k:h", opts, &socket,
+	    &rv)) != -1) {
 		switch (ch) {
+		case CMD_OPT_EXIT:
+			return (rv);
 		case 't':
 			if (optnum_parse(optarg, 0, CMD_TIMEOUT_MAX,
 			    &timeout) == -1)
 				return (cmd_badusage("--timeout takes 0 to "
 				    "86400 seconds"));
-			break;
-		case 's':
-			socket = optarg;
 			break;
 		case 'k':
 			key = optarg;
@@ -414,11 +455,6 @@ cmd_publish(int argc, char **argv)
 		case 'l':
 			lines = 1;
 			break;
-		case 'h':
-			cmd_usage(stdout);
-			return (CMD_OK);
-		default:
-			return (cmd_badusage(NULL));
 		}
 	}
 	argc -= optind;
@@ -460,7 +496,7 @@ cmd_publish(int argc, char **argv)
 	if ((key != NULL ? fastsse_publish_once(c, channel, type, data, len,
 	    key, id, sizeof(id)) : fastsse_publish(c, channel, type, data, len,
 	    id, sizeof(id))) == -1) {
-		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		cmd_error(c);
 		if (fastsse_error_code(c) == FASTSSE_E_UNAVAILABLE)
 			fprintf(stderr, "%s: not published: the broker's Redis "
 			    "is unreachable; publish it again later\n",
@@ -492,11 +528,11 @@ cmd_tail(int argc, char **argv)
 	unsigned long long	 count = 0, seen = 0;
 	int			 ch, verbose = 0, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "s:i:n:vh", opts, NULL)) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "s:i:n:vh", opts, &socket,
+	    &rv)) != -1) {
 		switch (ch) {
-		case 's':
-			socket = optarg;
-			break;
+		case CMD_OPT_EXIT:
+			return (rv);
 		case 'i':
 			last_id = optarg;
 			break;
@@ -508,11 +544,6 @@ cmd_tail(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
-		case 'h':
-			cmd_usage(stdout);
-			return (CMD_OK);
-		default:
-			return (cmd_badusage(NULL));
 		}
 	}
 	argc -= optind;
@@ -524,12 +555,12 @@ cmd_tail(int argc, char **argv)
 		goto out;
 	if (fastsse_subscribe(c, (const char *const *)argv, (size_t)argc,
 	    last_id) == -1) {
-		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		cmd_error(c);
 		goto out;
 	}
 	for (;;) {
 		if (fastsse_read_event(c, &ev, -1) != 1) {
-			fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+			cmd_error(c);
 			goto out;
 		}
 		if (ev.kind == FASTSSE_KIND_SUBSCRIBED) {
@@ -701,19 +732,14 @@ cmd_stats(int argc, char **argv)
 	size_t			 i;
 	int			 ch, first = 1, prometheus = 0, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "s:ph", opts, NULL)) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "s:ph", opts, &socket,
+	    &rv)) != -1) {
 		switch (ch) {
-		case 's':
-			socket = optarg;
-			break;
+		case CMD_OPT_EXIT:
+			return (rv);
 		case 'p':
 			prometheus = 1;
 			break;
-		case 'h':
-			cmd_usage(stdout);
-			return (CMD_OK);
-		default:
-			return (cmd_badusage(NULL));
 		}
 	}
 	argc -= optind;
@@ -734,7 +760,7 @@ cmd_stats(int argc, char **argv)
 		if (fastsse_stats(c, cmd_prom_cb, &p) == -1 || (argc > 0 &&
 		    fastsse_channel_stats(c, (const char *const *)argv,
 		    (size_t)argc, cmd_chan_cb, &cs) == -1)) {
-			fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+			cmd_error(c);
 			if (promstats_broker_down(&b) == 0)
 				fwrite(buf_head(&b), 1, buf_used(&b), stdout);
 			goto out;
@@ -754,7 +780,7 @@ cmd_stats(int argc, char **argv)
 	    cmd_chan_cb, &cs)) == -1) {
 		fputc('\n', stdout);
 		fflush(stdout);
-		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		cmd_error(c);
 		goto out;
 	}
 	fputs("}\n", stdout);
@@ -793,8 +819,11 @@ cmd_token(int argc, char **argv)
 	char			 err[256];
 	int			 ch, i, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "k:t:u:j:h", opts, NULL)) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "k:t:u:j:h", opts, NULL,
+	    &rv)) != -1) {
 		switch (ch) {
+		case CMD_OPT_EXIT:
+			return (rv);
 		case 'k':
 			key = optarg;
 			break;
@@ -810,11 +839,6 @@ cmd_token(int argc, char **argv)
 		case 'j':
 			jti = optarg;
 			break;
-		case 'h':
-			cmd_usage(stdout);
-			return (CMD_OK);
-		default:
-			return (cmd_badusage(NULL));
 		}
 	}
 	if (key == NULL || ttl == 0)
@@ -876,11 +900,11 @@ cmd_revoke(int argc, char **argv)
 	unsigned long long	 until = 0;
 	int			 ch, rv = CMD_ERR;
 
-	while ((ch = getopt_long(argc, argv, "s:u:j:t:h", opts, NULL)) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "s:u:j:t:h", opts, &socket,
+	    &rv)) != -1) {
 		switch (ch) {
-		case 's':
-			socket = optarg;
-			break;
+		case CMD_OPT_EXIT:
+			return (rv);
 		case 'u':
 		case 'j':
 			if (kind != NULL)
@@ -895,11 +919,6 @@ cmd_revoke(int argc, char **argv)
 				return (cmd_badusage("--until: seconds since "
 				    "the epoch"));
 			break;
-		case 'h':
-			cmd_usage(stdout);
-			return (CMD_OK);
-		default:
-			return (cmd_badusage(NULL));
 		}
 	}
 	if (kind == NULL || optind != argc)
@@ -910,7 +929,7 @@ cmd_revoke(int argc, char **argv)
 	if ((c = cmd_connect(socket, FASTSSE_ROLE_PUBLISHER)) == NULL)
 		return (CMD_ERR);
 	if (fastsse_revoke(c, kind, value, until) == -1)
-		fprintf(stderr, "%s: %s\n", cmd_name, fastsse_error(c));
+		cmd_error(c);
 	else
 		rv = CMD_OK;
 	fastsse_close(c);

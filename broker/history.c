@@ -43,7 +43,6 @@ history_init(struct history *h, uint64_t epoch,
 	TAILQ_INIT(&h->fifo);
 	h->nevents = h->nbytes = 0;
 	h->evictions = h->evict_age = h->evict_count = h->evict_memory = 0;
-	buf_init(&h->scratch, PROTO_HEADER_LEN + PROTO_MAX_FRAME);
 	return (channel_table_init(&h->channels));
 }
 
@@ -59,7 +58,6 @@ history_free(struct history *h)
 		event_unref(ev);
 	}
 	channel_table_free(&h->channels);	/* and the channels */
-	buf_free(&h->scratch);
 	h->nevents = h->nbytes = 0;
 }
 
@@ -97,6 +95,21 @@ history_release(struct history *h, struct channel *ch)
 }
 
 /*
+ * Takes ev, already out of its channel's ring, off the FIFO and out of the
+ * counts, and lets go of the history's reference: the one way an event
+ * leaves, so the counts cannot drift apart from the FIFO.
+ */
+static void
+history_unlink(struct history *h, struct event *ev)
+{
+	TAILQ_REMOVE(&h->fifo, ev, entry);
+	h->nevents--;
+	h->nbytes -= event_size(ev);
+	ev->channel = NULL;
+	event_unref(ev);
+}
+
+/*
  * Drops the oldest event of its channel from the history.  Returns 1 when
  * that freed the channel.
  */
@@ -107,13 +120,9 @@ history_drop(struct history *h, struct event *ev, uint64_t *reason)
 
 	if (channel_pop(ch) != ev)
 		abort();	/* removal is always oldest-first */
-	TAILQ_REMOVE(&h->fifo, ev, entry);
-	h->nevents--;
-	h->nbytes -= event_size(ev);
 	if (ev->seq > ch->floor)
 		ch->floor = ev->seq;
-	ev->channel = NULL;
-	event_unref(ev);
+	history_unlink(h, ev);
 	h->evictions++;
 	(*reason)++;
 	return (history_release_channel(h, ch));
@@ -163,11 +172,7 @@ history_unpublish(struct history *h, struct event *ev)
 	if (TAILQ_LAST(&h->fifo, event_list) != ev ||
 	    channel_unpush(ch) != ev)
 		abort();	/* only the newest can be taken back */
-	TAILQ_REMOVE(&h->fifo, ev, entry);
-	h->nevents--;
-	h->nbytes -= event_size(ev);
-	ev->channel = NULL;
-	event_unref(ev);
+	history_unlink(h, ev);
 	history_release_channel(h, ch);
 }
 
@@ -261,11 +266,7 @@ history_rebase(struct history *h, uint64_t epoch, uint64_t seq)
 		ch = ev->channel;
 		if (channel_pop(ch) != ev)
 			abort();
-		TAILQ_REMOVE(&h->fifo, ev, entry);
-		h->nevents--;
-		h->nbytes -= event_size(ev);
-		ev->channel = NULL;
-		event_unref(ev);
+		history_unlink(h, ev);
 		history_release_channel(h, ch);
 	}
 	h->epoch = epoch;

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
 #include "channel.h"
 #include "event.h"
 #include "eventid.h"
@@ -33,7 +32,6 @@ struct history {
 	size_t		 nevents;
 	size_t		 nbytes;	/* sum of event_size() */
 	struct channel_table channels;
-	struct buf	 scratch;	/* frame encoding */
 
 	uint64_t	 evictions;	/* all events dropped, any reason */
 	uint64_t	 evict_age;

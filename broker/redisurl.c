@@ -16,22 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "redisurl.h"
 
 #define REDIS_SCHEME	"redis://"
 #define UNIX_SCHEME	"unix:"
-
-static int
-redisurl_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
 
 /*
  * Parses the decimal number in [s, s + n) into *out, refusing empty input,
@@ -81,8 +70,8 @@ redisurl_password(struct redisurl *u, const char *s, size_t n, char *err,
 			snprintf(err, errlen, "bad %%-escape in the password");
 			return (-1);
 		}
-		hi = redisurl_hexval(s[i + 1]);
-		lo = redisurl_hexval(s[i + 2]);
+		hi = hex_val(s[i + 1]);
+		lo = hex_val(s[i + 2]);
 		if (hi < 0 || lo < 0) {
 			snprintf(err, errlen, "bad %%-escape in the password");
 			return (-1);

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "hex.h"
 #include "http.h"
 #include "validate.h"
 
@@ -54,18 +55,6 @@ http_req_channel(const struct http_req *r, size_t i, size_t *len)
 	return (r->names.data + r->chan_off[i]);
 }
 
-static int
-http_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 int
 http_pct_decode(const char *s, size_t len, char *out, size_t *outlen)
 {
@@ -78,8 +67,8 @@ http_pct_decode(const char *s, size_t len, char *out, size_t *outlen)
 		else if (s[i] == '%') {
 			if (len - i < 3)
 				return (-1);
-			if ((hi = http_hexval((unsigned char)s[i + 1])) == -1 ||
-			    (lo = http_hexval((unsigned char)s[i + 2])) == -1)
+			if ((hi = hex_val((unsigned char)s[i + 1])) == -1 ||
+			    (lo = hex_val((unsigned char)s[i + 2])) == -1)
 				return (-1);
 			out[n++] = (char)(hi * 16 + lo);
 			i += 2;

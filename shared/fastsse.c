@@ -468,6 +468,41 @@ client_wait_ref(struct fastsse *c, uint64_t ref, struct proto_msg *m,
 	    client_deadline(c->timeout_ms), 0, m, at, flen));
 }
 
+/* One answer taken off the input: its message and where its frame sits. */
+struct client_reply {
+	struct proto_msg	m;
+	size_t			at;
+	size_t			flen;
+};
+
+/*
+ * Waits for the answer to request ref and checks that it is of type
+ * want: 0 with r to be passed to client_reply_done, else -1 with the
+ * error set (a refusal is taken off the input here, so the caller has
+ * nothing to release).
+ */
+static int
+client_reply_wait(struct fastsse *c, uint64_t ref, int want,
+    struct client_reply *r)
+{
+	if (client_wait_ref(c, ref, &r->m, &r->at, &r->flen) != 1)
+		return (-1);
+	if (r->m.type == want)
+		return (0);
+	client_refused(c, &r->m);
+	proto_msg_free(&r->m);
+	client_cut(c, r->at, r->flen);
+	return (-1);
+}
+
+/* Releases an answer taken by client_reply_wait. */
+static void
+client_reply_done(struct fastsse *c, struct client_reply *r)
+{
+	proto_msg_free(&r->m);
+	client_cut(c, r->at, r->flen);
+}
+
 /* Copies a string of a frame into dst (NUL-terminated, truncated). */
 static void
 client_copy(char *dst, size_t size, const struct proto_str *s)
@@ -508,6 +543,25 @@ client_send(struct fastsse *c, int (*enc)(struct fastsse *, void *),
 		}
 	}
 	return (client_flush(c, deadline));
+}
+
+/*
+ * A request answered by one frame that carries nothing the caller needs:
+ * sends it (enc with arg, which names ref) and waits for the answer; 0
+ * when it is of type want, else -1 with the error set.
+ */
+static int
+client_call(struct fastsse *c, int (*enc)(struct fastsse *, void *),
+    void *arg, uint64_t ref, int want)
+{
+	struct client_reply	r;
+
+	if (client_send(c, enc, arg) == -1)
+		return (-1);
+	if (client_reply_wait(c, ref, want, &r) == -1)
+		return (-1);
+	client_reply_done(c, &r);
+	return (0);
 }
 
 struct fastsse *
@@ -679,21 +733,14 @@ static int
 client_publish_result(struct fastsse *c, uint64_t ref, char *id_out,
     size_t id_size)
 {
-	struct proto_msg	m;
-	size_t			at, flen;
-	int			rv = -1;
+	struct client_reply	r;
 
-	if (client_wait_ref(c, ref, &m, &at, &flen) != 1)
+	if (client_reply_wait(c, ref, PROTO_PUBLISHED, &r) == -1)
 		return (-1);
-	if (m.type == PROTO_PUBLISHED) {
-		if (id_out != NULL)
-			client_copy(id_out, id_size, &m.u.published.id);
-		rv = 0;
-	} else
-		client_refused(c, &m);
-	proto_msg_free(&m);
-	client_cut(c, at, flen);
-	return (rv);
+	if (id_out != NULL)
+		client_copy(id_out, id_size, &r.m.u.published.id);
+	client_reply_done(c, &r);
+	return (0);
 }
 
 int
@@ -831,9 +878,6 @@ int
 fastsse_unsubscribe(struct fastsse *c, const char *const *channels, size_t n)
 {
 	struct client_channels	s;
-	struct proto_msg	m;
-	size_t			at, flen;
-	int			rv = -1;
 
 	if (client_usable(c) == -1)
 		return (-1);
@@ -842,17 +886,8 @@ fastsse_unsubscribe(struct fastsse *c, const char *const *channels, size_t n)
 	s.ref = client_ref(c, REF_UNSUBSCRIBE);
 	s.last_id = NULL;
 	s.unsubscribe = 1;
-	if (client_send(c, client_enc_channels, &s) == -1)
-		return (-1);
-	if (client_wait_ref(c, s.ref, &m, &at, &flen) != 1)
-		return (-1);
-	if (m.type == PROTO_UNSUBSCRIBED)
-		rv = 0;
-	else
-		client_refused(c, &m);
-	proto_msg_free(&m);
-	client_cut(c, at, flen);
-	return (rv);
+	return (client_call(c, client_enc_channels, &s, s.ref,
+	    PROTO_UNSUBSCRIBED));
 }
 
 /*
@@ -984,62 +1019,42 @@ int
 fastsse_stats(struct fastsse *c,
     int (*cb)(const char *, unsigned long long, void *), void *arg)
 {
-	struct proto_msg	 m;
+	struct client_reply	 r;
 	const msgpack_object_kv	*kv;
-	size_t			 at, flen;
 	uint64_t		 ref;
 	uint32_t		 i;
 	char			 name[256];
-	int			 rv = -1;
 
 	if (client_usable(c) == -1)
 		return (-1);
 	ref = client_ref(c, REF_STATS);
 	if (client_send(c, client_enc_stats, &ref) == -1)
 		return (-1);
-	if (client_wait_ref(c, ref, &m, &at, &flen) != 1)
+	if (client_reply_wait(c, ref, PROTO_STATS_REPLY, &r) == -1)
 		return (-1);
-	if (m.type == PROTO_STATS_REPLY) {
-		rv = 0;
-		for (i = 0; i < m.u.stats.n; i++) {
-			kv = &m.u.stats.kv[i];
-			if (kv->key.type != MSGPACK_OBJECT_STR ||
-			    kv->key.via.str.size >= sizeof(name))
-				continue;
-			memcpy(name, kv->key.via.str.ptr, kv->key.via.str.size);
-			name[kv->key.via.str.size] = '\0';
-			if (cb(name, kv->val.via.u64, arg) != 0)
-				break;
-		}
-	} else
-		client_refused(c, &m);
-	proto_msg_free(&m);
-	client_cut(c, at, flen);
-	return (rv);
+	for (i = 0; i < r.m.u.stats.n; i++) {
+		kv = &r.m.u.stats.kv[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR ||
+		    kv->key.via.str.size >= sizeof(name))
+			continue;
+		memcpy(name, kv->key.via.str.ptr, kv->key.via.str.size);
+		name[kv->key.via.str.size] = '\0';
+		if (cb(name, kv->val.via.u64, arg) != 0)
+			break;
+	}
+	client_reply_done(c, &r);
+	return (0);
 }
 
 int
 fastsse_ping(struct fastsse *c)
 {
-	struct proto_msg	m;
-	size_t			at, flen;
-	uint64_t		ref;
-	int			rv = -1;
+	uint64_t	ref;
 
 	if (client_usable(c) == -1)
 		return (-1);
 	ref = client_ref(c, REF_PING);
-	if (client_send(c, client_enc_ping, &ref) == -1)
-		return (-1);
-	if (client_wait_ref(c, ref, &m, &at, &flen) != 1)
-		return (-1);
-	if (m.type == PROTO_PONG)
-		rv = 0;
-	else
-		client_refused(c, &m);
-	proto_msg_free(&m);
-	client_cut(c, at, flen);
-	return (rv);
+	return (client_call(c, client_enc_ping, &ref, ref, PROTO_PONG));
 }
 
 struct client_revoke {
@@ -1063,9 +1078,6 @@ fastsse_revoke(struct fastsse *c, const char *kind, const char *value,
     unsigned long long until)
 {
 	struct client_revoke	r;
-	struct proto_msg	m;
-	size_t			at, flen;
-	int			rv = -1;
 
 	if (client_usable(c) == -1)
 		return (-1);
@@ -1073,17 +1085,7 @@ fastsse_revoke(struct fastsse *c, const char *kind, const char *value,
 	r.kind = kind;
 	r.value = value;
 	r.until = until;
-	if (client_send(c, client_enc_revoke, &r) == -1)
-		return (-1);
-	if (client_wait_ref(c, r.ref, &m, &at, &flen) != 1)
-		return (-1);
-	if (m.type == PROTO_REVOKED)
-		rv = 0;
-	else
-		client_refused(c, &m);
-	proto_msg_free(&m);
-	client_cut(c, at, flen);
-	return (rv);
+	return (client_call(c, client_enc_revoke, &r, r.ref, PROTO_REVOKED));
 }
 
 struct client_chstats {
@@ -1149,11 +1151,11 @@ fastsse_channel_stats(struct fastsse *c, const char *const *channels,
 {
 	struct client_chstats		 a;
 	struct fastsse_channel_stats	 st;
-	struct proto_msg		 m;
+	struct client_reply		 r;
 	char				 channel[256];
 	char				 oldest[FASTSSE_ID_MAX];
 	char				 last[FASTSSE_ID_MAX];
-	size_t				 at, flen, i;
+	size_t				 i;
 	int				 stop = 0;
 
 	if (client_usable(c) == -1)
@@ -1170,18 +1172,12 @@ fastsse_channel_stats(struct fastsse *c, const char *const *channels,
 		return (-1);
 	/* One reply per channel, or one ERROR for the request. */
 	for (i = 0; i < n; i++) {
-		if (client_wait_ref(c, a.ref, &m, &at, &flen) != 1)
+		if (client_reply_wait(c, a.ref, PROTO_CHANNEL_STATS_REPLY,
+		    &r) == -1)
 			return (-1);
-		if (m.type != PROTO_CHANNEL_STATS_REPLY) {
-			client_refused(c, &m);
-			proto_msg_free(&m);
-			client_cut(c, at, flen);
-			return (-1);
-		}
-		client_chstats_fill(&m, &st, channel, sizeof(channel), oldest,
-		    last);
-		proto_msg_free(&m);
-		client_cut(c, at, flen);
+		client_chstats_fill(&r.m, &st, channel, sizeof(channel),
+		    oldest, last);
+		client_reply_done(c, &r);
 		if (!stop && cb(&st, arg) != 0)
 			stop = 1;
 	}

@@ -38,12 +38,9 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-$(pwd)}
-BROKER=${BROKER:-$BUILD/broker/fastsse-broker}
-RESPONDER=${RESPONDER:-$BUILD/fcgi/fastsse-fcgi}
-SSELOAD=${SSELOAD:-$BUILD/tests/bench/sseload}
+. "$srcdir/tests/bench/bench_lib.sh"
+bench_paths
 CONN=${CONN:-$BUILD/tests/bench/apache_conn}
-CONFDIR=$srcdir/fcgi/conf
 
 systems="apache nginx lighttpd"
 scenarios="rate cap wave free events"
@@ -55,6 +52,8 @@ evrate=200
 apache_conf=$CONFDIR/apache-proxy-fcgi.conf
 apache_extra=""
 fcgi_extra=""
+workers=2		# nginx worker_processes, for bench_conf_nginx
+nginx_extra=""
 while getopts "s:S:m:n:o:w:e:A:a:F:" opt; do
 	case $opt in
 	s) systems=$OPTARG ;;
@@ -76,71 +75,7 @@ for f in "$BROKER" "$RESPONDER" "$SSELOAD" "$CONN"; do
 	[ -x "$f" ] || { echo "missing $f (run from the build dir or set BUILD)" >&2; exit 1; }
 done
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-umask 022
-tmp=$(mktemp -d /tmp/apache_scale.XXXXXX)
-chmod 755 "$tmp"
-pids=""
-
-cleanup() {
-	local p
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '%s\n' "$*" >&2; }
-
-pick_port() {
-	local p i
-	for i in $(seq 1 100); do
-		p=$((10000 + RANDOM % 20000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-wait_port() {
-	local i
-	for i in $(seq 1 200); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	log "port $1 never opened"
-	return 1
-}
-wait_sock() {
-	local i
-	for i in $(seq 1 200); do
-		[ -S "$1" ] && return 0
-		sleep 0.05
-	done
-	log "socket $1 never appeared"
-	return 1
-}
-
-start() {	# start LOGFILE CMD...
-	local logf=$1
-	shift
-	"$@" >"$logf" 2>&1 &
-	LASTPID=$!
-	pids="$pids $LASTPID"
-}
-
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	pids=$(echo "$pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
+bench_tmpdir apache_scale
 
 # Memory in kB of a pid and its children: "RSS PSS".
 mem_tree() {
@@ -162,29 +97,6 @@ threads_tree() {
 	echo "$t"
 }
 
-# CPU time (user+system, clock ticks) of a pid and its children.
-cpu_tree() {
-	local t=0 p
-	for p in "$1" $(pgrep -P "$1"); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
-
-start_fastsse() {
-	BSOCK=$tmp/broker.sock
-	FSOCK=$tmp/fcgi.sock
-	rm -f "$BSOCK" "$FSOCK"
-	start "$tmp/broker.log" "$BROKER" --foreground --socket "$BSOCK"
-	BROKER_PID=$LASTPID
-	wait_sock "$BSOCK" || return 1
-	# shellcheck disable=SC2086
-	start "$tmp/fcgi.log" "$RESPONDER" -d --listen "unix:$FSOCK" \
-	    --socket-mode 0666 --broker "$BSOCK" --backlog 4096 $fcgi_extra
-	FCGI_PID=$LASTPID
-	wait_sock "$FSOCK" || return 1
-}
-
 render() {	# render TEMPLATE OUT
 	"$CONFDIR/render.sh" "$1" PORT="$PORT" \
 	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
@@ -194,14 +106,8 @@ render() {	# render TEMPLATE OUT
 
 # lighttpd on LPORT, widened for many streams as in bench_web.sh.
 start_lighttpd() {
-	cp "$CONFDIR/sse-down.cgi" "$tmp/conf/sse-down.cgi"
-	"$CONFDIR/render.sh" "$CONFDIR/lighttpd.conf" PORT="$LPORT" \
-	    RESPONDER_SOCKET="$FSOCK" BROKER_SOCKET="$BSOCK" \
-	    STATEDIR="$tmp/web" DOCROOT="$tmp/www" CONFDIR="$tmp/conf" \
-	    RUNDIR="$tmp" >"$tmp/lighttpd.conf" || return 1
-	sed -i -e 's/^server.max-fds .*/server.max-fds = 20000/' \
-	    -e 's/^server.max-connections .*/server.max-connections = 9950/' \
-	    "$tmp/lighttpd.conf"
+	bench_conf_lighttpd "$tmp/lighttpd.conf" "$LPORT" "$FSOCK" "$BSOCK" \
+	    "$tmp" || return 1
 	start "$tmp/lighttpd.out" lighttpd -D -f "$tmp/lighttpd.conf"
 	[ "$LPORT" = "$PORT" ] || wait_port "$LPORT"
 }
@@ -239,12 +145,8 @@ start_system() {
 		start "$tmp/apache.out" apache2 -f "$tmp/apache.conf" -DFOREGROUND
 		;;
 	nginx)
-		render "$CONFDIR/nginx.conf" "$tmp/nginx.conf" || return 1
-		sed -i -e 's/^worker_processes .*/worker_processes 2;/' \
-		    -e 's/^worker_rlimit_nofile .*/worker_rlimit_nofile 20000;/' \
-		    -e 's/worker_connections .*/worker_connections 19000;/' \
-		    -e "s/listen 127.0.0.1:$PORT;/listen 127.0.0.1:$PORT backlog=4096 reuseport;/" \
-		    -e 's/access_log .*/access_log off;/' "$tmp/nginx.conf"
+		bench_conf_nginx "$tmp/nginx.conf" "$PORT" "$FSOCK" "$BSOCK" \
+		    "$tmp" || return 1
 		start "$tmp/nginx.out" nginx -c "$tmp/nginx.conf" -p "$tmp/web/" \
 		    -g 'daemon off;'
 		;;
@@ -278,7 +180,7 @@ stop_system() {
 	stop_pid "$BROKER_PID"
 }
 
-field() {	# field FILE MODE KEY
+mode_field() {	# mode_field FILE MODE KEY
 	sed -n 's/^RESULT mode='"$2"' .*[ ]'"$3"'=\([^ ]*\).*/\1/p' "$1" | tail -1
 }
 
@@ -289,9 +191,9 @@ run_rate() {
 	    -t 20 >"$out" 2>&1
 	c1=$(cpu_tree "$WEB_PID"); f1=$(cpu_tree "$FCGI_PID")
 	sed 's/^/    /' "$out" >&2
-	echo "$sys rate: $nrate streams at $orate/s: served $(field "$out" open served)," \
-	    "header p50 $(field "$out" open p50_ms) ms, p99 $(field "$out" open p99_ms) ms," \
-	    "max $(field "$out" open max_ms) ms (aim p99 < 200); CPU per stream opened:" \
+	echo "$sys rate: $nrate streams at $orate/s: served $(mode_field "$out" open served)," \
+	    "header p50 $(mode_field "$out" open p50_ms) ms, p99 $(mode_field "$out" open p99_ms) ms," \
+	    "max $(mode_field "$out" open max_ms) ms (aim p99 < 200); CPU per stream opened:" \
 	    "web $(( (c1 - c0) * 10000 / nrate )) us, responder $(( (f1 - f0) * 10000 / nrate )) us"
 }
 
@@ -304,7 +206,7 @@ run_rate2() {
 }
 
 run_cap() {
-	local sys=$1 out=$tmp/cap.$1.out w0 f0 b0 w1 f1 b1 l0 ready i t0 t1
+	local sys=$1 out=$tmp/cap.$1.out w0 f0 b0 w1 f1 b1 l0 ready t0 t1
 	w0=$(mem_tree "$WEB_PID"); f0=$(mem_tree "$FCGI_PID"); b0=$(mem_tree "$BROKER_PID")
 	[ -n "$LIGHTTPD_PID" ] && l0=$(mem_tree "$LIGHTTPD_PID")
 	t0=$(threads_tree "$WEB_PID")
@@ -312,11 +214,7 @@ run_cap() {
 	    -t 60 -H >"$out" 2>&1 &
 	local lpid=$!
 	pids="$pids $lpid"
-	for i in $(seq 1 900); do
-		grep -q '^READY' "$out" && break
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_ready "$out" "$lpid" 90
 	sleep "${SETTLE:-2}"	# let the servers settle (seconds)
 	ready=$(sed -n 's/^READY //p' "$out")
 	ready=${ready:-0}
@@ -357,11 +255,7 @@ run_free() {
 	    >"$out" 2>&1 &
 	local lpid=$!
 	pids="$pids $lpid"
-	for i in $(seq 1 300); do
-		grep -q '^READY' "$out" && break
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_ready "$out" "$lpid" 30
 	s1=$(socks_tree "$WEB_PID")
 	t0=$(date +%s%N)
 	stop_pid "$lpid"
@@ -381,8 +275,8 @@ run_wave() {
 	timeout 60 "$CONN" -p "$PORT" -u "$URL_PATH" -n "$nwave" -t 20 -W \
 	    >"$out" 2>&1
 	sed 's/^/    /' "$out" >&2
-	echo "$sys wave: $nwave left, $nwave new: served $(field "$out" wave served)" \
-	    "in $(field "$out" wave wall_ms) ms, header p99 $(field "$out" wave p99_ms) ms" \
+	echo "$sys wave: $nwave left, $nwave new: served $(mode_field "$out" wave served)" \
+	    "in $(mode_field "$out" wave wall_ms) ms, header p99 $(mode_field "$out" wave p99_ms) ms" \
 	    "(aim all within 5000 ms)"
 }
 
@@ -393,11 +287,10 @@ run_events() {
 	    -C "$ch" -P "wire:$BSOCK" -z 64 -t 60 -e $((evrate * 5)) \
 	    -r "$evrate" -w 100000000 >"$out" 2>&1
 	sed 's/^/    /' "$out" >&2
-	echo "$sys events: $nwave streams, $evrate ev/s: p50 $(sed -n 's/^RESULT .*[ ]p50_ms=\([^ ]*\).*/\1/p' "$out") ms," \
-	    "p99 $(sed -n 's/^RESULT .*[ ]p99_ms=\([^ ]*\).*/\1/p' "$out") ms," \
-	    "max $(sed -n 's/^RESULT .*[ ]max_ms=\([^ ]*\).*/\1/p' "$out") ms," \
-	    "delivered $(sed -n 's/^RESULT .*[ ]delivered=\([^ ]*\).*/\1/p' "$out")" \
-	    "of $(sed -n 's/^RESULT .*[ ]expected=\([^ ]*\).*/\1/p' "$out") (aim p99 < 100)"
+	echo "$sys events: $nwave streams, $evrate ev/s: p50 $(field "$out" p50_ms) ms," \
+	    "p99 $(field "$out" p99_ms) ms, max $(field "$out" max_ms) ms," \
+	    "delivered $(field "$out" delivered) of $(field "$out" expected)" \
+	    "(aim p99 < 100)"
 }
 
 echo "apache_scale: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, fd hard limit $(ulimit -Hn), load $(cut -d' ' -f1-3 /proc/loadavg)"

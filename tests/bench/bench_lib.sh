@@ -1,16 +1,45 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: ISC
 # bench_lib.sh: shell shared by the full-path benchmarks (bench_web.sh,
-# redis_bench.sh), sourced, never run.  Starting and stopping processes by
-# pid, waiting for ports and sockets with a bound, reading RSS and CPU time
-# from /proc, and writing the web servers' configs from fcgi/conf/*.
+# redis_bench.sh, apache_scale.sh), sourced, never run.  The paths of the
+# programs under test, the run's private directory, starting and stopping
+# processes by pid, waiting for ports and sockets with a bound, reading RSS
+# and CPU time from /proc, and writing the web servers' configs from
+# fcgi/conf/*.
 #
-# The caller sets: tmp (its private mktemp -d directory), pids (""),
-# CONFDIR (fcgi/conf), workers (nginx worker_processes), nginx_extra
-# (directives for the SSE location, or "").  Every process started with
-# `start` is recorded in pids, and bench_cleanup stops them all by pid.
+# The caller sets srcdir (the source tree), calls bench_paths, and after
+# its options bench_tmpdir; for the configs also workers (nginx
+# worker_processes) and nginx_extra (directives for the SSE location, or
+# "").  Every process started with `start` is recorded in pids, and
+# bench_cleanup, run on exit, stops them all by pid.
 
 log() { printf '%s\n' "$*" >&2; }
+
+# The programs under test and the configs, each overridable from the
+# environment; BUILD is the build directory, the current one by default.
+bench_paths() {
+	BUILD=${BUILD:-$(pwd)}
+	BROKER=${BROKER:-$BUILD/broker/fastsse-broker}
+	RESPONDER=${RESPONDER:-$BUILD/fcgi/fastsse-fcgi}
+	SSELOAD=${SSELOAD:-$BUILD/tests/bench/sseload}
+	CONFDIR=$srcdir/fcgi/conf
+	NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
+}
+
+# bench_tmpdir NAME: the fd limit raised to the hard limit, and tmp, the
+# run's private directory /tmp/NAME.XXXXXX, removed on exit with every
+# process started stopped.  nginx's workers (www-data when run as root)
+# reach the sockets, configs and files in there, and only in there: the
+# source tree may be a clone in a directory only root can enter.
+bench_tmpdir() {
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null
+	umask 022
+	tmp=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+	chmod 755 "$tmp"
+	pids=""
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
 
 bench_cleanup() {
 	local p
@@ -56,12 +85,40 @@ wait_sock() {
 	return 1
 }
 
+# wait_ready OUT PID SECS: polls (every 0.1 s, SECS at most) until the
+# client PID has written READY to OUT; 1 when it exited or time ran out.
+wait_ready() {
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		grep -q '^READY' "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 start() {	# start LOGFILE CMD...: runs CMD in the background, records its pid
 	local logf=$1
 	shift
 	"$@" >"$logf" 2>&1 &
 	LASTPID=$!
 	pids="$pids $LASTPID"
+}
+
+# Starts the broker and a responder (with the words of fcgi_extra, if
+# set) on sockets in tmp: BSOCK, FSOCK, BROKER_PID, FCGI_PID.
+start_fastsse() {
+	BSOCK=$tmp/broker.sock
+	FSOCK=$tmp/fcgi.sock
+	rm -f "$BSOCK" "$FSOCK"
+	start "$tmp/broker.log" "$BROKER" --foreground --socket "$BSOCK"
+	BROKER_PID=$LASTPID
+	wait_sock "$BSOCK" || return 1
+	# shellcheck disable=SC2086
+	start "$tmp/fcgi.log" "$RESPONDER" -d --listen "unix:$FSOCK" \
+	    --socket-mode 0666 --broker "$BSOCK" --backlog 4096 ${fcgi_extra:-}
+	FCGI_PID=$LASTPID
+	wait_sock "$FSOCK" || return 1
 }
 
 stop_pid() {

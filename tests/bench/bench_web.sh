@@ -25,13 +25,8 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-$(pwd)}
-BROKER=${BROKER:-$BUILD/broker/fastsse-broker}
-RESPONDER=${RESPONDER:-$BUILD/fcgi/fastsse-fcgi}
-SSELOAD=${SSELOAD:-$BUILD/tests/bench/sseload}
-CONFDIR=$srcdir/fcgi/conf
-NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 . "$srcdir/tests/bench/bench_lib.sh"
+bench_paths
 
 systems="nginx lighttpd nchan"
 nclients=1000
@@ -74,32 +69,8 @@ case " $systems " in *" nginx "*|*" lighttpd "*)
 	done ;;
 esac
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-# nginx's workers (www-data when run as root) reach the sockets, configs
-# and files in here, and only in here: the source tree may be a clone in a
-# directory only root can enter.
-umask 022
-tmp=$(mktemp -d /tmp/bench_web.XXXXXX)
-chmod 755 "$tmp"
-pids=""
+bench_tmpdir bench_web
 declare -A R	# results: R[system.key]=value
-
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Starts the broker and responder for the fastsse systems.
-start_fastsse() {
-	BSOCK=$tmp/broker.sock
-	FSOCK=$tmp/fcgi.sock
-	rm -f "$BSOCK" "$FSOCK"
-	start "$tmp/broker.log" "$BROKER" --foreground --socket "$BSOCK"
-	BROKER_PID=$LASTPID
-	wait_sock "$BSOCK" || return 1
-	start "$tmp/fcgi.log" "$RESPONDER" -d --listen "unix:$FSOCK" \
-	    --socket-mode 0666 --broker "$BSOCK" --backlog 4096
-	FCGI_PID=$LASTPID
-	wait_sock "$FSOCK" || return 1
-}
 
 stop_fastsse() {
 	stop_pid "$FCGI_PID"
@@ -170,7 +141,7 @@ publisher() {	# publisher SYSTEM CHANNEL
 # (c) idle streams: RSS per stream.
 run_idle() {
 	local sys=$1 n=$nidle out=$tmp/idle.$1.out base_w base_f=0 base_b=0
-	local w f=0 b=0 ready i
+	local w f=0 b=0 ready
 	[ "$sys" = lighttpd ] && [ "$nidle" -gt "$nidle_lighttpd" ] && n=$nidle_lighttpd
 	base_w=$(rss_tree "$WEB_PID")
 	[ -n "$FCGI_PID" ] && base_f=$(rss "$FCGI_PID") && base_b=$(rss "$BROKER_PID")
@@ -178,11 +149,7 @@ run_idle() {
 	    >"$out" 2>&1 &
 	local lpid=$!
 	pids="$pids $lpid"
-	for i in $(seq 1 1000); do
-		grep -q '^READY' "$out" && break
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_ready "$out" "$lpid" 100
 	sleep 2		# let the servers finish setting the streams up
 	ready=$(sed -n 's/^READY //p' "$out")
 	w=$(rss_tree "$WEB_PID")

@@ -45,15 +45,10 @@
 set -u
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-$(pwd)}
-BROKER=${BROKER:-$BUILD/broker/fastsse-broker}
-RESPONDER=${RESPONDER:-$BUILD/fcgi/fastsse-fcgi}
-SSELOAD=${SSELOAD:-$BUILD/tests/bench/sseload}
-CONFDIR=$srcdir/fcgi/conf
-NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
 REDIS_CLI=${REDIS_CLI:-redis-cli}
 . "$srcdir/tests/bench/bench_lib.sh"
+bench_paths
 
 systems="single redis nchan"
 scenarios="p a b w v"
@@ -105,17 +100,9 @@ if ! command -v "$REDIS_SERVER" >/dev/null || ! command -v "$REDIS_CLI" >/dev/nu
 	exit 1
 fi
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-# nginx's workers (www-data when run as root) reach the sockets, configs
-# and files in here, and only in here.
-umask 022
-tmp=$(mktemp -d /tmp/redis_bench.XXXXXX)
-chmod 755 "$tmp"
-pids=""
+bench_tmpdir redis_bench
 declare -A R	# results: R[system.key]=value
 declare -A H_BROKER H_BROKER_ARGS H_WEB H_PORT	# by host name
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
 
 rcli() { "$REDIS_CLI" -h 127.0.0.1 -p "$RPORT" "$@"; }
 

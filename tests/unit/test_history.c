@@ -52,6 +52,48 @@ seq_of(struct history *h, const char *name, size_t i)
 	return (ch != NULL && i < ch->rcount ? channel_at(ch, i)->seq : 0);
 }
 
+/*
+ * One cursor check: id (NULL: the id of seq in this run) against the
+ * channels chs[first .. first + n), answered want and, when after is not
+ * -1, that replay point.
+ */
+struct cursor_case {
+	const char	*id;
+	uint64_t	 seq;
+	size_t		 first;
+	size_t		 n;
+	int		 want;
+	long long	 after;
+	const char	*what;
+};
+
+static void
+check_cursors(struct history *h, struct channel **chs,
+    const struct cursor_case *cases, size_t ncases)
+{
+	const struct cursor_case	*c;
+	char				 buf[EVENTID_MAX];
+	const char			*id;
+	uint64_t			 after;
+	size_t				 i, idlen;
+
+	for (i = 0; i < ncases; i++) {
+		c = &cases[i];
+		if ((id = c->id) != NULL)
+			idlen = strlen(id);
+		else {
+			idlen = history_format_id(h, c->seq, buf, sizeof(buf));
+			id = buf;
+		}
+		after = UINT64_MAX;
+		is_int(history_cursor(h, id, idlen, chs + c->first, c->n,
+		    &after), c->want, "%s", c->what);
+		if (c->after != -1)
+			is_int((long long)after, c->after,
+			    "%s: replay after %lld", c->what, c->after);
+	}
+}
+
 static void
 test_ids(void)
 {
@@ -354,10 +396,28 @@ test_reset(void)
 	struct history		 h;
 	struct history_limits	 lim = { 1200, 2, 256 << 20 };
 	struct channel		*ch[2];
-	uint64_t		 after;
-	char			 id[EVENTID_MAX];
-	size_t			 idlen;
+	char			 other[EVENTID_MAX];
 	int			 i;
+	const struct cursor_case held[] = {
+		{ NULL, 2, 0, 2, HISTORY_OK, 2, "reset: seq == floor is fine" },
+		{ NULL, 1, 0, 2, HISTORY_PRUNED, -1,
+		    "reset: seq below a floor is pruned" },
+		{ NULL, 1, 1, 1, HISTORY_OK, 1,
+		    "reset: the other channel alone is fine" },
+		{ NULL, 6, 0, 2, HISTORY_MALFORMED, -1,
+		    "reset: id ahead of the head is malformed" },
+		{ other, 0, 0, 2, HISTORY_EPOCH, -1, "reset: other epoch" },
+		{ "garbage", 0, 0, 2, HISTORY_MALFORMED, -1,
+		    "reset: garbage is malformed" },
+		{ "", 0, 0, 2, HISTORY_MALFORMED, -1,
+		    "reset: empty id is malformed" },
+	};
+	const struct cursor_case freed[] = {
+		{ NULL, 4, 0, 1, HISTORY_PRUNED, -1,
+		    "reset: older cursor on a new channel is pruned" },
+		{ NULL, 5, 0, 1, HISTORY_OK, 5,
+		    "reset: head cursor on a new channel is fine" },
+	};
 
 	history_init(&h, EPOCH, &lim);
 	for (i = 0; i < 4; i++)
@@ -366,28 +426,10 @@ test_reset(void)
 	ch[0] = history_channel(&h, "p", 1);
 	ch[1] = history_channel(&h, "q", 1);
 
-	idlen = history_format_id(&h, 2, id, sizeof(id));
-	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_OK,
-	    "reset: seq == floor is fine");
-	is_int(after, 2, "reset: after is the id's seq");
-	idlen = history_format_id(&h, 1, id, sizeof(id));
-	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_PRUNED,
-	    "reset: seq below a floor is pruned");
-	is_int(history_cursor(&h, id, idlen, ch + 1, 1, &after), HISTORY_OK,
-	    "reset: the other channel alone is fine");
+	eventid_format(other, sizeof(other), EPOCH + 1, 1);
+	check_cursors(&h, ch, held, sizeof(held) / sizeof(held[0]));
 	is_int(history_oldest(&h, ch, 2), 3, "reset: oldest held is 3");
 	is_int(history_oldest(&h, ch + 1, 1), 5, "reset: oldest of q is 5");
-
-	idlen = history_format_id(&h, 6, id, sizeof(id));
-	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_MALFORMED,
-	    "reset: id ahead of the head is malformed");
-	idlen = eventid_format(id, sizeof(id), EPOCH + 1, 1);
-	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_EPOCH,
-	    "reset: other epoch");
-	is_int(history_cursor(&h, "garbage", 7, ch, 2, &after),
-	    HISTORY_MALFORMED, "reset: garbage is malformed");
-	is_int(history_cursor(&h, "", 0, ch, 2, &after), HISTORY_MALFORMED,
-	    "reset: empty id is malformed");
 	is_str(history_cursor_reason(HISTORY_PRUNED), "pruned", "reason name");
 
 	/* A freed channel makes every new channel start at its floor. */
@@ -398,13 +440,8 @@ test_reset(void)
 	is_int(h.freed_floor, 5, "reset: freed floor is 5");
 	ch[0] = history_channel(&h, "new", 3);
 	is_int(ch[0]->floor, 5, "reset: new channel starts at the freed floor");
-	idlen = history_format_id(&h, 4, id, sizeof(id));
-	is_int(history_cursor(&h, id, idlen, ch, 1, &after), HISTORY_PRUNED,
-	    "reset: older cursor on a new channel is pruned");
+	check_cursors(&h, ch, freed, sizeof(freed) / sizeof(freed[0]));
 	is_int(history_oldest(&h, ch, 1), 0, "reset: no oldest on empty");
-	idlen = history_format_id(&h, 5, id, sizeof(id));
-	is_int(history_cursor(&h, id, idlen, ch, 1, &after), HISTORY_OK,
-	    "reset: head cursor on a new channel is fine");
 	history_release(&h, ch[0]);
 	history_free(&h);
 }
@@ -567,53 +604,49 @@ test_time_cursor(void)
 	struct history		 h;
 	struct history_limits	 lim = { 1200, 2, 256 << 20 };
 	struct channel		*ch[2];
-	uint64_t		 after;
-	char			 id[EVENTID_MAX];
-	size_t			 idlen;
+	static const struct cursor_case empty[] = {
+		{ "@5000", 0, 0, 2, HISTORY_OK, 0,
+		    "time: nothing held yet, from the head" },
+	};
+	static const struct cursor_case held[] = {
+		{ "@11000", 0, 0, 2, HISTORY_OK, 1,
+		    "time: at an event's time, that event is replayed" },
+		{ "@11001", 0, 0, 2, HISTORY_OK, 2,
+		    "time: just after it, only later events" },
+		{ "@99000", 0, 0, 2, HISTORY_OK, 4,
+		    "time: after the newest, nothing" },
+		{ "@10000", 0, 0, 2, HISTORY_OK, 0,
+		    "time: at the oldest, everything" },
+	};
+	static const struct cursor_case evicted[] = {
+		{ "@1", 0, 0, 2, HISTORY_PRUNED, -1,
+		    "time: before an evicted event is pruned" },
+		{ "@1", 0, 1, 1, HISTORY_OK, 0,
+		    "time: the other channel lost nothing, from the start of "
+		    "the run" },
+		{ "@12000", 0, 0, 2, HISTORY_OK, 2,
+		    "time: after the evicted event, from the event before "
+		    "that time" },
+		{ "@", 0, 0, 2, HISTORY_MALFORMED, -1,
+		    "time: no digits is malformed" },
+		{ "@12a", 0, 0, 2, HISTORY_MALFORMED, -1,
+		    "time: a letter is malformed" },
+		{ "@1234567890123456", 0, 0, 2, HISTORY_MALFORMED, -1,
+		    "time: too many digits is malformed" },
+		{ NULL, 3, 0, 2, HISTORY_OK, 3, "time: ids still work" },
+	};
 
 	history_init(&h, EPOCH, &lim);
 	ch[0] = history_channel(&h, "p", 1);
 	ch[1] = history_channel(&h, "q", 1);
-	is_int(history_cursor(&h, "@5000", 5, ch, 2, &after), HISTORY_OK,
-	    "time: nothing held yet");
-	is_int(after, 0, "time: after is the head");
+	check_cursors(&h, ch, empty, sizeof(empty) / sizeof(empty[0]));
 	pub(&h, "p", 10.0);		/* 1 */
 	pub(&h, "q", 11.0);		/* 2 */
 	pub(&h, "p", 12.0);		/* 3 */
 	pub(&h, "q", 12.5);		/* 4 */
-
-	is_int(history_cursor(&h, "@11000", 6, ch, 2, &after), HISTORY_OK,
-	    "time: at an event's time");
-	is_int(after, 1, "time: that event is replayed");
-	is_int(history_cursor(&h, "@11001", 6, ch, 2, &after), HISTORY_OK,
-	    "time: just after it");
-	is_int(after, 2, "time: only later events are replayed");
-	is_int(history_cursor(&h, "@99000", 6, ch, 2, &after), HISTORY_OK,
-	    "time: after the newest");
-	is_int(after, 4, "time: nothing is replayed");
-	is_int(history_cursor(&h, "@10000", 6, ch, 2, &after), HISTORY_OK,
-	    "time: at the oldest");
-	is_int(after, 0, "time: everything is replayed");
-
+	check_cursors(&h, ch, held, sizeof(held) / sizeof(held[0]));
 	pub(&h, "p", 13.0);		/* 5: evicts 1 from p, floor 1 */
-	is_int(history_cursor(&h, "@1", 2, ch, 2, &after), HISTORY_PRUNED,
-	    "time: before an evicted event is pruned");
-	is_int(history_cursor(&h, "@1", 2, ch + 1, 1, &after), HISTORY_OK,
-	    "time: the other channel lost nothing");
-	is_int(after, 0, "time: from the start of the run");
-	is_int(history_cursor(&h, "@12000", 6, ch, 2, &after), HISTORY_OK,
-	    "time: after the evicted event");
-	is_int(after, 2, "time: from the event before that time");
-
-	is_int(history_cursor(&h, "@", 1, ch, 2, &after), HISTORY_MALFORMED,
-	    "time: no digits is malformed");
-	is_int(history_cursor(&h, "@12a", 4, ch, 2, &after), HISTORY_MALFORMED,
-	    "time: a letter is malformed");
-	is_int(history_cursor(&h, "@1234567890123456", 17, ch, 2, &after),
-	    HISTORY_MALFORMED, "time: too many digits is malformed");
-	idlen = history_format_id(&h, 3, id, sizeof(id));
-	is_int(history_cursor(&h, id, idlen, ch, 2, &after), HISTORY_OK,
-	    "time: ids still work");
+	check_cursors(&h, ch, evicted, sizeof(evicted) / sizeof(evicted[0]));
 	history_free(&h);
 }
 

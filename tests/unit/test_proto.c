@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "proto.h"
 #include "tap.h"
+#include "testrng.h"
 
 #define MUTATIONS	200000
 
@@ -35,18 +36,6 @@ static const struct proto_str chans[] = {
 static const char *const stat_names[] = { "connections", "uptime_seconds" };
 static const uint64_t stat_values[] = { 3, UINT64_MAX };
 static const uint64_t counts[] = { 7, 0 };
-
-static uint64_t	rng_state = 0x9e3779b97f4a7c15ULL;
-
-/* xorshift64*: deterministic, so a failure reproduces. */
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (rng_state * 2685821657736338717ULL);
-}
 
 static void
 add_sample(const char *name, struct buf *b)
@@ -882,26 +871,27 @@ test_mutations(void)
 	int		 r;
 
 	for (i = 0; i < MUTATIONS && good; i++) {
-		const struct sample *s = &samples[rng() % nsamples];
+		const struct sample *s = &samples[testrng() % nsamples];
 
 		len = s->len + 8;
 		if ((p = malloc(len)) == NULL)
 			abort();
 		memcpy(p, s->bytes, s->len);
 		len = s->len;
-		n = 1 + rng() % 4;
+		n = 1 + testrng() % 4;
 		for (j = 0; j < n && len > 0; j++) {
-			pos = rng() % len;
-			switch (rng() % 6) {
+			pos = testrng() % len;
+			switch (testrng() % 6) {
 			case 0:		/* flip bits */
-				p[pos] ^= (unsigned char)(1u << (rng() % 8));
+				p[pos] ^= (unsigned char)(1u <<
+				    (testrng() % 8));
 				break;
 			case 1:		/* random byte */
-				p[pos] = (unsigned char)rng();
+				p[pos] = (unsigned char)testrng();
 				break;
 			case 2:		/* an interesting byte */
 				p[pos] = "\x00\x7f\x80\x90\x9f\xc0\xc1\xc4\xdb"
-				    "\xdc\xdd\xde\xdf\xff"[rng() % 14];
+				    "\xdc\xdd\xde\xdf\xff"[testrng() % 14];
 				break;
 			case 3:		/* delete */
 				memmove(p + pos, p + pos + 1, len - pos - 1);
@@ -911,7 +901,7 @@ test_mutations(void)
 				if (len < s->len + 8) {
 					memmove(p + pos + 1, p + pos,
 					    len - pos);
-					p[pos] = (unsigned char)rng();
+					p[pos] = (unsigned char)testrng();
 					len++;
 				}
 				break;
@@ -921,7 +911,7 @@ test_mutations(void)
 			}
 		}
 		/* Mostly keep the length prefix honest, to reach the parser. */
-		fix = (rng() % 4) != 0;
+		fix = (testrng() % 4) != 0;
 		if (fix && len >= PROTO_HEADER_LEN) {
 			plen = len - PROTO_HEADER_LEN;
 			p[0] = p[1] = 0;
@@ -951,13 +941,13 @@ test_mutations(void)
 	/* Pure noise, with a plausible length prefix. */
 	good = 1;
 	for (i = 0; i < MUTATIONS / 4 && good; i++) {
-		len = PROTO_HEADER_LEN + rng() % 48;
+		len = PROTO_HEADER_LEN + testrng() % 48;
 		if ((q = malloc(len)) == NULL)
 			abort();
 		for (j = 0; j < len; j++)
-			q[j] = (unsigned char)rng();
+			q[j] = (unsigned char)testrng();
 		q[0] = q[1] = q[2] = 0;
-		if (rng() % 2)
+		if (testrng() % 2)
 			q[3] = (unsigned char)(len - PROTO_HEADER_LEN);
 		if (!decode_all(q, len))
 			good = 0;
@@ -1085,6 +1075,7 @@ main(void)
 {
 	size_t	i;
 
+	testrng_seed(0x9e3779b97f4a7c15ULL);
 	make_samples();
 	test_round_trip();
 	test_stream();

@@ -13,20 +13,10 @@
 #include "buf.h"
 #include "publish.h"
 #include "tap.h"
+#include "testrng.h"
 
 #define K1	"0123456789abcdef"
 #define K2	"another-key-of-some-length"
-
-static uint64_t	rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (rng_state * 2685821657736338717ULL);
-}
 
 static int
 parse(struct publish_keys *k, const char *text)
@@ -186,10 +176,11 @@ test_form(void)
 
 	/* Random bytes: decoded or refused, never past the input. */
 	for (i = 0; i < 50000; i++) {
-		size_t	n = rng() % sizeof(rnd), j;
+		size_t	n = testrng() % sizeof(rnd), j;
 
 		for (j = 0; j < n; j++)
-			rnd[j] = "=&%data0123456789abcdefAF+\xff"[rng() % 27];
+			rnd[j] = "=&%data0123456789abcdefAF+\xff"[testrng() %
+			    27];
 		copy = malloc(n > 0 ? n : 1);
 		memcpy(copy, rnd, n);
 		buf_reset(&out);
@@ -309,6 +300,7 @@ test_answers(void)
 int
 main(void)
 {
+	testrng_seed(0x9e3779b97f4a7c15ULL);
 	test_keys();
 	test_headers();
 	test_form();

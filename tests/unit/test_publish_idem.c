@@ -17,17 +17,7 @@
 #include "idem.h"
 #include "proto.h"
 #include "tap.h"
-
-static uint64_t	rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (rng_state * 2685821657736338717ULL);
-}
+#include "testrng.h"
 
 static int
 str_is(struct proto_str s, const char *want)
@@ -161,11 +151,12 @@ test_frame(void)
 	len = buf_used(&b);
 	for (i = 0; i < 20000; i++) {
 		unsigned char	*p = malloc(len);
-		size_t		 n = 1 + rng() % 3, j, cut = len - rng() % 4;
+		size_t		 n = 1 + testrng() % 3, j;
+		size_t		 cut = len - testrng() % 4;
 
 		memcpy(p, buf_head(&b), len);
 		for (j = 0; j < n; j++)
-			p[rng() % len] = (unsigned char)rng();
+			p[testrng() % len] = (unsigned char)testrng();
 		rv = proto_decode(p, cut, 0, &m, &used, err, sizeof(err));
 		if (rv == PROTO_OK)
 			proto_msg_free(&m);
@@ -248,6 +239,7 @@ test_idem(void)
 int
 main(void)
 {
+	testrng_seed(0x2545f4914f6cdd1dULL);
 	test_frame();
 	test_idem();
 	tap_done();
