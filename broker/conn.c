@@ -960,6 +960,14 @@ conn_subscribe_redis(struct conn *c, const struct proto_msg *msg,
 		    chs, n, waited);
 		if (where == RSTORE_MIRROR)
 			return (0);
+		if (where == RSTORE_READ) {
+			*rd = c->rread;
+			c->rread = NULL;
+			if ((code = (*rd)->unavailable) == 0)
+				return (0);
+			rstore_read_free(*rd);
+			*rd = NULL;
+		}
 		if (where == RSTORE_UNAVAILABLE)
 			code = PROTO_E_UNAVAILABLE;
 	}

@@ -161,6 +161,28 @@ redisconn_req_new(struct redisconn *rc, redisconn_reply_cb cb, void *arg)
 	return (req);
 }
 
+/*
+ * Arms the deadline timer for the oldest pending command: its own start
+ * plus the timeout, never the newest command's.  The timer may have
+ * expired in this loop iteration with its callback still to run, and a
+ * command sent by another callback first must not push the head's
+ * deadline back by a whole timeout (a publish sent just after Redis
+ * stopped was answered after twice the timeout).
+ */
+static void
+redisconn_deadline_arm(struct redisconn *rc)
+{
+	struct redisconn_req	*req;
+	ev_tstamp		 left;
+
+	ev_timer_stop(rc->loop, &rc->deadline_timer);
+	if ((req = TAILQ_FIRST(&rc->pending)) == NULL)
+		return;
+	left = req->start + rc->timeout - ev_now(rc->loop);
+	ev_timer_set(&rc->deadline_timer, left > 0. ? left : 0., 0.);
+	ev_timer_start(rc->loop, &rc->deadline_timer);
+}
+
 /* Puts a sent command in the pending FIFO under the deadline. */
 static int
 redisconn_req_sent(struct redisconn *rc, struct redisconn_req *req, int rv)
@@ -171,10 +193,8 @@ redisconn_req_sent(struct redisconn *rc, struct redisconn_req *req, int rv)
 	}
 	TAILQ_INSERT_TAIL(&rc->pending, req, entry);
 	rc->npending++;
-	if (!ev_is_active(&rc->deadline_timer)) {
-		ev_timer_set(&rc->deadline_timer, rc->timeout, 0.);
-		ev_timer_start(rc->loop, &rc->deadline_timer);
-	}
+	if (!ev_is_active(&rc->deadline_timer))
+		redisconn_deadline_arm(rc);
 	return (0);
 }
 
@@ -634,8 +654,7 @@ redisconn_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    rc->timeout);
 		return;
 	}
-	ev_timer_set(w, left, 0.);
-	ev_timer_start(loop, w);
+	redisconn_deadline_arm(rc);
 }
 
 /* While up and idle, a PING puts the connection under a deadline. */

@@ -32,6 +32,22 @@
  *   exact pruned rule of rmsg_pruned; a cursor ahead of the mirror in the
  *   same epoch waits up to --redis-timeout for it.  While Redis is down a
  *   cursor the mirror does not cover gets ERROR UNAVAILABLE.
+ * - Replay reads are shared, per channel, so that a wave of browsers
+ *   resuming from old cursors costs Redis about one read per channel: a
+ *   channel's result (the entries after cursor C, and what the pruned
+ *   rule needs) answers every SUBSCRIBE with a cursor of C or later, of
+ *   this epoch or another (cursor 0).  A SUBSCRIBE arriving while one is
+ *   in flight joins it; once answered the result is kept in the read
+ *   cache.  Each SUBSCRIBE's answer is composed as a fresh one is: the
+ *   entries after its own cursor, the pruned rule applied to them, its
+ *   own replay budget, then the mirror's events after what the read saw
+ *   (its `upto`: Redis's seq or the mirror's head, the lower).  A kept
+ *   result is used only while the mirror is the same (epoch and base:
+ *   the mirror did not start over) and still holds every event of the
+ *   channel after what the read saw (the channel's floor); a read that
+ *   fails fails all who share it (ERROR UNAVAILABLE, retry).  A SUBSCRIBE
+ *   whose connection closes lets go of its results; the others are
+ *   answered as ever.
  *
  * Bounds and policy:
  * - Held pub/sub messages during a catch-up: RSTORE_BUFFER_MAX messages
@@ -48,6 +64,13 @@
  * - A replay read from Redis: at most --history-max-events entries per
  *   channel, and its events may not pass the replay budget (--max-memory
  *   less the replayed bytes queued): past it ERROR BUSY, as conn.c does.
+ * - The read cache: at most RSTORE_RCACHE_MAX answered channel results and
+ *   RSTORE_RCACHE_BYTES of their events' bytes (beside --max-memory),
+ *   each for RSTORE_RCACHE_AGE seconds; past a bound the oldest go first,
+ *   those no waiting SUBSCRIBE holds before the others (a result still
+ *   held is freed when let go).  Reads in flight are bounded by the
+ *   connection's pending bound.  Replays answered from a shared result
+ *   are counted in redis_reads_shared, reads sent in redis_reads.
  * - Waits for a cursor ahead: one timer each, --redis-timeout, then ERROR
  *   UNAVAILABLE (and the lost-id check above).
  * - An event from Redis that does not decode, or names an invalid channel,
@@ -90,12 +113,58 @@ struct rstore_pub {
 					   channel in msg */
 };
 
-/* A replay read from Redis in flight. */
+#define RSTORE_RCACHE_MAX	1024		/* answered channel reads kept */
+#define RSTORE_RCACHE_BYTES	(16UL << 20)	/* and their events' bytes */
+#define RSTORE_RCACHE_AGE	30.0		/* seconds each is kept */
+
+/*
+ * One channel's part of a replay read from Redis (fastsse_read), shared:
+ * by every SUBSCRIBE that joined it while in flight, then, kept in the
+ * read cache, by later ones whose cursor is the same or later (see the
+ * top).
+ */
+struct rstore_rres {
+	TAILQ_ENTRY(rstore_rres) entry;	/* rs->rcache, newest first */
+	int			 state;	/* RSTORE_RRES_* */
+	int			 cached;	/* on rs->rcache */
+	unsigned		 refs;	/* batch and SUBSCRIBEs holding it */
+	char			 name[VALIDATE_CHANNEL_MAX];
+	size_t			 namelen;
+	uint64_t		 after;	/* read the entries after this seq */
+	uint64_t		 epoch;	/* the mirror's when it was sent */
+	uint64_t		 base;
+	uint64_t		 upto;	/* the read is Redis's history up to
+					   this seq, the mirror after it */
+	uint64_t		 chlast;	/* the channel's last seq, {P}:chans */
+	uint64_t		 dropped;	/* {P}:meta dropped */
+	struct event		**evs;	/* in seq order, our references */
+	uint64_t		*prevs;	/* each one's previous seq (p) */
+	size_t			 nevs;
+	size_t			 bytes;
+	ev_tstamp		 done;	/* when it was answered */
+};
+TAILQ_HEAD(rstore_rreses, rstore_rres);
+
+#define RSTORE_RRES_FLIGHT	0
+#define RSTORE_RRES_DONE	1
+#define RSTORE_RRES_FAILED	2
+
+/* One fastsse_read in flight: the channel results it fills, in order. */
+struct rstore_batch {
+	struct rstore		*rs;
+	size_t			 n;
+	struct rstore_rres	*res[];
+};
+
+/* A SUBSCRIBE waiting for the reads of its channels. */
 struct rstore_pread {
 	TAILQ_ENTRY(rstore_pread) entry;
 	struct rstore		*rs;
 	struct conn		*conn;	/* NULL once gone */
 	struct rstore_read	*rd;
+	struct rstore_rres	**res;	/* per channel of rd; NULL: the mirror
+					   covers it */
+	size_t			 nres;
 };
 
 /* A SUBSCRIBE whose cursor is ahead of the mirror. */
@@ -137,12 +206,17 @@ struct rstore {
 	struct rstore_pub *fifo;	/* ring */
 	size_t		 fhead, fcount, fcap;
 	TAILQ_HEAD(, rstore_pread) reads;
+	TAILQ_HEAD(, rstore_pread) ready;	/* being answered */
+	struct rstore_rreses rcache;
+	size_t		 rcache_n;	/* answered results kept */
+	size_t		 rcache_bytes;
 	TAILQ_HEAD(, rstore_wait) waits;
 	ev_timer	 trim_timer;
 	uint64_t	 publish_errors;
 	uint64_t	 catchups;
 	uint64_t	 catchup_events;
 	uint64_t	 nreads;
+	uint64_t	 reads_shared;
 	uint64_t	 epoch_changes;
 	uint64_t	 bad;
 };
@@ -161,6 +235,9 @@ static void	rstore_live(struct rstore *, const char *, size_t, int);
 static void	rstore_hello(struct rstore *);
 static void	rstore_catchup(struct rstore *);
 static void	rstore_wake(struct rstore *);
+static void	rstore_pread_free(struct rstore_pread *);
+static void	rstore_rres_unref(struct rstore *, struct rstore_rres *);
+static void	rstore_rres_uncache(struct rstore *, struct rstore_rres *);
 
 /*
  * Starts Redis mode: the mirror waits for Redis (nothing is covered until
@@ -179,6 +256,8 @@ rstore_open(struct server *s, const struct rstore_config *cfg)
 	}
 	rs->s = s;
 	TAILQ_INIT(&rs->reads);
+	TAILQ_INIT(&rs->ready);
+	TAILQ_INIT(&rs->rcache);
 	TAILQ_INIT(&rs->waits);
 	snprintf(rs->meta, sizeof(rs->meta), "{%s}:meta", cfg->prefix);
 	snprintf(rs->chans, sizeof(rs->chans), "{%s}:chans", cfg->prefix);
@@ -235,6 +314,7 @@ rstore_close(struct server *s)
 {
 	struct rstore		*rs = s->rstore;
 	struct rstore_pread	*pr;
+	struct rstore_rres	*rr;
 	struct rstore_wait	*w;
 	size_t			 i;
 
@@ -245,9 +325,10 @@ rstore_close(struct server *s)
 	redisconn_free(rs->rc);
 	while ((pr = TAILQ_FIRST(&rs->reads)) != NULL) {
 		TAILQ_REMOVE(&rs->reads, pr, entry);
-		rstore_read_free(pr->rd);
-		free(pr);
+		rstore_pread_free(pr);
 	}
+	while ((rr = TAILQ_FIRST(&rs->rcache)) != NULL)
+		rstore_rres_uncache(rs, rr);
 	while ((w = TAILQ_FIRST(&rs->waits)) != NULL) {
 		TAILQ_REMOVE(&rs->waits, w, entry);
 		ev_timer_stop(s->loop, &w->timer);
@@ -943,10 +1024,240 @@ rstore_read_free(struct rstore_read *rd)
 	free(rd);
 }
 
+/* Frees a channel result (no one holds it any more). */
+static void
+rstore_rres_free(struct rstore_rres *rr)
+{
+	size_t	 i;
+
+	for (i = 0; i < rr->nevs; i++)
+		event_unref(rr->evs[i]);
+	free(rr->evs);
+	free(rr->prevs);
+	free(rr);
+}
+
+/* Takes a result out of the read cache; freed once no one holds it. */
+static void
+rstore_rres_uncache(struct rstore *rs, struct rstore_rres *rr)
+{
+	if (!rr->cached)
+		return;
+	TAILQ_REMOVE(&rs->rcache, rr, entry);
+	rr->cached = 0;
+	if (rr->state == RSTORE_RRES_DONE) {
+		rs->rcache_n--;
+		rs->rcache_bytes -= rr->bytes;
+	}
+	if (rr->refs == 0)
+		rstore_rres_free(rr);
+}
+
+static void
+rstore_rres_unref(struct rstore *rs, struct rstore_rres *rr)
+{
+	(void)rs;
+	if (--rr->refs == 0 && !rr->cached)
+		rstore_rres_free(rr);
+}
+
+/* Frees a waiting SUBSCRIBE (off every list) and lets go of its results. */
+static void
+rstore_pread_free(struct rstore_pread *pr)
+{
+	size_t	 i;
+
+	for (i = 0; i < pr->nres; i++)
+		if (pr->res[i] != NULL)
+			rstore_rres_unref(pr->rs, pr->res[i]);
+	free(pr->res);
+	rstore_read_free(pr->rd);
+	free(pr);
+}
+
+/*
+ * Keeps the read cache within its bounds (see the top): the oldest
+ * answered results go first, those no SUBSCRIBE holds before the others.
+ */
+static void
+rstore_rcache_trim(struct rstore *rs)
+{
+	struct rstore_rres	*rr, *prev;
+	int			 pass;
+
+	for (pass = 0; pass < 2; pass++)
+		for (rr = TAILQ_LAST(&rs->rcache, rstore_rreses);
+		    rr != NULL && (rs->rcache_n > RSTORE_RCACHE_MAX ||
+		    rs->rcache_bytes > RSTORE_RCACHE_BYTES); rr = prev) {
+			prev = TAILQ_PREV(rr, rstore_rreses, entry);
+			if (rr->state == RSTORE_RRES_DONE &&
+			    (pass == 1 || rr->refs == 0))
+				rstore_rres_uncache(rs, rr);
+		}
+}
+
+/*
+ * A result that answers a cursor from (of this epoch, or 0) for channel
+ * ch: one in flight that reads from at most from, or an answered one as
+ * well, still young, of this mirror (epoch and base), whose channel the
+ * mirror has not trimmed past what the read left to it.  Results too old
+ * or of another mirror are dropped on the way.
+ */
+static struct rstore_rres *
+rstore_rcache_find(struct rstore *rs, const struct channel *ch,
+    uint64_t from)
+{
+	struct history		*h = &rs->s->history;
+	struct rstore_rres	*rr, *next;
+	ev_tstamp		 now = ev_now(rs->s->loop);
+
+	for (rr = TAILQ_FIRST(&rs->rcache); rr != NULL; rr = next) {
+		next = TAILQ_NEXT(rr, entry);
+		if (rr->epoch != h->epoch || rr->base != h->base ||
+		    (rr->state == RSTORE_RRES_DONE &&
+		    now - rr->done > RSTORE_RCACHE_AGE)) {
+			rstore_rres_uncache(rs, rr);
+			continue;
+		}
+		if (rr->namelen != ch->namelen ||
+		    memcmp(rr->name, ch->name, ch->namelen) != 0 ||
+		    rr->after > from)
+			continue;
+		if (rr->state == RSTORE_RRES_DONE &&
+		    (from > rr->upto ? from : rr->upto) < ch->floor)
+			continue;
+		return (rr);
+	}
+	return (NULL);
+}
+
+/*
+ * Composes a waiting SUBSCRIBE's answer from its channels' results (all
+ * answered, see the top): for each, the entries after its cursor, and the
+ * pruned rule of rmsg_pruned on what the read saw; then the replay budget
+ * as it stands now, as conn.c applies it.  The mirror adds the rest when
+ * the SUBSCRIBE is handled again (rstore_replay).
+ */
+static void
+rstore_compose(struct rstore *rs, struct rstore_read *rd,
+    struct rstore_rres *const *res)
+{
+	struct server		*s = rs->s;
+	struct rstore_rres	*rr;
+	struct event		*ev;
+	size_t			 i, k, first, total = 0, bytes = 0, budget;
+
+	for (i = 0; i < rd->nchans; i++) {
+		rd->chans[i].last = rd->after;
+		if (res[i] != NULL && res[i]->state != RSTORE_RRES_DONE) {
+			rd->unavailable = PROTO_E_UNAVAILABLE;
+			return;
+		}
+		if (res[i] != NULL)
+			total += res[i]->nevs;
+	}
+	if (total > 0 && (rd->evs = calloc(total, sizeof(*rd->evs))) == NULL) {
+		rd->unavailable = PROTO_E_INTERNAL;
+		return;
+	}
+	budget = s->opts.max_memory > s->stats.replay_bytes ?
+	    s->opts.max_memory - s->stats.replay_bytes : 0;
+	for (i = 0; i < rd->nchans; i++) {
+		if ((rr = res[i]) == NULL)
+			continue;
+		for (first = 0; first < rr->nevs &&
+		    rr->evs[first]->seq <= rd->after; first++)
+			;
+		if (rd->reason == HISTORY_OK && rmsg_pruned(rd->after,
+		    rr->chlast, rr->nevs - first, first < rr->nevs ?
+		    rr->prevs[first] : 0, rr->dropped))
+			rd->reason = HISTORY_PRUNED;
+		if (rr->upto > rd->chans[i].last)
+			rd->chans[i].last = rr->upto;
+		for (k = first; k < rr->nevs; k++) {
+			ev = rr->evs[k];
+			event_ref(ev);
+			rd->evs[rd->nevs++] = ev;
+			if (rd->oldest == 0 || ev->seq < rd->oldest)
+				rd->oldest = ev->seq;
+			if ((bytes += ev->len) > budget) {
+				rd->unavailable = PROTO_E_BUSY;
+				return;
+			}
+		}
+	}
+	if (rd->nevs > 1)	/* channels one after the other */
+		qsort(rd->evs, rd->nevs, sizeof(*rd->evs), rstore_event_cmp);
+}
+
+/*
+ * Gives c the answer of its waiting SUBSCRIBE pr (its results all in, or
+ * one failed), to be taken when the SUBSCRIBE is handled again, and frees
+ * pr.
+ */
+static void
+rstore_answer(struct rstore *rs, struct rstore_pread *pr, struct conn *c)
+{
+	struct rstore_read	*rd = pr->rd;
+	size_t			 i;
+
+	pr->rd = NULL;
+	rstore_compose(rs, rd, pr->res);
+	if (rd->unavailable != 0) {
+		for (i = 0; i < rd->nevs; i++)
+			event_unref(rd->evs[i]);
+		rd->nevs = 0;
+	}
+	rstore_read_free(c->rread);
+	c->rread = rd;
+	rstore_pread_free(pr);
+}
+
+/*
+ * Answers every waiting SUBSCRIBE whose results are all in (or one
+ * failed): each gets its rstore_read on its connection and is handled
+ * again.  They are moved to rs->ready first, as a connection handled again
+ * may start other reads.
+ */
+static void
+rstore_settle(struct rstore *rs)
+{
+	struct rstore_pread	*pr, *next;
+	struct conn		*c;
+	size_t			 i;
+	int			 wait, failed;
+
+	for (pr = TAILQ_FIRST(&rs->reads); pr != NULL; pr = next) {
+		next = TAILQ_NEXT(pr, entry);
+		wait = failed = 0;
+		for (i = 0; i < pr->nres; i++) {
+			if (pr->res[i] == NULL)
+				continue;
+			if (pr->res[i]->state == RSTORE_RRES_FAILED)
+				failed = 1;
+			else if (pr->res[i]->state == RSTORE_RRES_FLIGHT)
+				wait = 1;
+		}
+		if (wait && !failed)
+			continue;
+		TAILQ_REMOVE(&rs->reads, pr, entry);
+		TAILQ_INSERT_TAIL(&rs->ready, pr, entry);
+	}
+	while ((pr = TAILQ_FIRST(&rs->ready)) != NULL) {
+		TAILQ_REMOVE(&rs->ready, pr, entry);
+		if ((c = pr->conn) != NULL) {
+			rstore_answer(rs, pr, c);
+			conn_resume(c);
+		} else
+			rstore_pread_free(pr);
+	}
+}
+
 /*
  * Where a SUBSCRIBE's cursor (already known to parse) is answered from:
  * the mirror, a read from Redis or a wait for the mirror (both started
- * here; the SUBSCRIBE is handled again when done), or nowhere now.
+ * here; the SUBSCRIBE is handled again when done), results of reads
+ * already made (RSTORE_READ: c->rread holds the answer), or nowhere now.
  * waited: it waited already, in vain.
  */
 enum rstore_cursor
@@ -960,12 +1271,14 @@ rstore_cursor(struct server *s, struct conn *c, uint64_t ref,
 	struct rstore_wait	*w;
 	struct rstore_pread	*pr;
 	struct rstore_read	*rd;
+	struct rstore_batch	*b = NULL;
+	struct rstore_rres	*rr;
 	const char		*argv[4 + 3 + PROTO_MAX_CHANNELS];
 	size_t			 argvlen[4 + 3 + PROTO_MAX_CHANNELS];
 	char			 after[24], count[24];
 	uint64_t		 from;
-	size_t			 i;
-	int			 covered = 1;
+	size_t			 i, nread = 0;
+	int			 covered = 1, shared = 0, pending = 0;
 
 	if (eventid_parse(id, idlen, &eid) == -1)
 		return (RSTORE_MIRROR);		/* malformed: said there */
@@ -997,28 +1310,29 @@ rstore_cursor(struct server *s, struct conn *c, uint64_t ref,
 	if (!redisconn_is_up(rs->rc))
 		return (RSTORE_UNAVAILABLE);
 
-	if ((pr = calloc(1, sizeof(*pr))) == NULL ||
-	    (rd = calloc(1, sizeof(*rd))) == NULL ||
-	    (rd->chans = calloc(n, sizeof(*rd->chans))) == NULL) {
-		if (pr != NULL)
-			free(pr->rd);
-		free(pr);
+	if ((pr = calloc(1, sizeof(*pr))) == NULL)
 		return (RSTORE_UNAVAILABLE);
-	}
-	pr->rd = rd;
+	pr->rs = rs;
+	if ((pr->rd = rd = calloc(1, sizeof(*rd))) == NULL ||
+	    (rd->chans = calloc(n, sizeof(*rd->chans))) == NULL ||
+	    (pr->res = calloc(n, sizeof(*pr->res))) == NULL ||
+	    (b = calloc(1, sizeof(*b) + n * sizeof(b->res[0]))) == NULL)
+		goto fail;
+	pr->nres = n;
 	rd->ref = ref;
 	rd->after = from;
 	rd->reason = eid.epoch == h->epoch ? HISTORY_OK : HISTORY_EPOCH;
 	rd->nchans = n;
+	b->rs = rs;
 	snprintf(after, sizeof(after), "%" PRIu64, from);
+	snprintf(count, sizeof(count), "%zu", s->opts.max_events > 0 ?
+	    s->opts.max_events : 1);
 	argv[0] = "FCALL";
 	argv[1] = "fastsse_read";
 	argv[2] = "2";
 	argv[3] = rs->meta;
 	argv[4] = rs->chans;
 	argv[5] = after;
-	snprintf(count, sizeof(count), "%zu", s->opts.max_events > 0 ?
-	    s->opts.max_events : 1);
 	argv[6] = count;
 	argv[7] = rs->streampfx;
 	for (i = 0; i < 8; i++)
@@ -1026,84 +1340,113 @@ rstore_cursor(struct server *s, struct conn *c, uint64_t ref,
 	for (i = 0; i < n; i++) {
 		memcpy(rd->chans[i].name, chs[i]->name, chs[i]->namelen);
 		rd->chans[i].namelen = chs[i]->namelen;
-		argv[8 + i] = rd->chans[i].name;
-		argvlen[8 + i] = chs[i]->namelen;
+		if (from >= h->base && from >= chs[i]->floor)
+			continue;	/* the mirror covers this one */
+		if ((rr = rstore_rcache_find(rs, chs[i], from)) != NULL) {
+			rr->refs++;
+			pr->res[i] = rr;
+			shared = 1;
+			if (rr->state == RSTORE_RRES_FLIGHT)
+				pending = 1;
+			continue;
+		}
+		if ((rr = calloc(1, sizeof(*rr))) == NULL)
+			goto fail;
+		memcpy(rr->name, chs[i]->name, chs[i]->namelen);
+		rr->namelen = chs[i]->namelen;
+		rr->after = from;
+		rr->epoch = h->epoch;
+		rr->base = h->base;
+		rr->refs = 2;		/* the batch and pr */
+		pr->res[i] = rr;
+		b->res[b->n++] = rr;
+		argv[8 + nread] = rd->chans[i].name;
+		argvlen[8 + nread] = chs[i]->namelen;
+		nread++;
 	}
-	if (redisconn_commandargv(rs->rc, rstore_read_cb, pr, (int)(8 + n),
-	    argv, argvlen) == -1) {
-		rstore_read_free(rd);
-		free(pr);
-		return (RSTORE_UNAVAILABLE);
-	}
-	pr->rs = rs;
+	if (nread > 0) {
+		if (redisconn_commandargv(rs->rc, rstore_read_cb, b,
+		    (int)(8 + nread), argv, argvlen) == -1)
+			goto fail;
+		for (i = 0; i < b->n; i++) {
+			b->res[i]->cached = 1;
+			TAILQ_INSERT_HEAD(&rs->rcache, b->res[i], entry);
+		}
+		rs->nreads++;
+		pending = 1;
+	} else
+		free(b);
+	if (shared)
+		rs->reads_shared++;
 	pr->conn = c;
-	TAILQ_INSERT_TAIL(&rs->reads, pr, entry);
-	rs->nreads++;
-	return (RSTORE_ASYNC);
+	if (pending) {
+		TAILQ_INSERT_TAIL(&rs->reads, pr, entry);
+		return (RSTORE_ASYNC);
+	}
+	/* Every result was in already: the answer now. */
+	rstore_answer(rs, pr, c);
+	return (RSTORE_READ);
+fail:
+	if (b != NULL)
+		for (i = 0; i < b->n; i++)
+			b->res[i]->refs--;	/* only pr holds them now */
+	free(b);
+	rstore_pread_free(pr);
+	return (RSTORE_UNAVAILABLE);
 }
 
 /*
- * A replay read came back: its events (our references) and the pruned
- * rule per channel go on the connection, whose SUBSCRIBE is handled
- * again (conn.c) to merge them with the mirror and answer.
+ * A fastsse_read came back: each channel's result is filled in (its
+ * events made once, our references) or, when the read failed, marked so;
+ * then every SUBSCRIBE waiting for it that has all it needs is answered
+ * (rstore_settle), and the read cache kept within its bounds.
  */
 static void
 rstore_read_cb(const redisReply *r, void *arg)
 {
-	struct rstore_pread	*pr = arg;
-	struct rstore		*rs = pr->rs;
+	struct rstore_batch	*b = arg;
+	struct rstore		*rs = b->rs;
 	struct server		*s = rs->s;
 	struct history		*h = &s->history;
-	struct rstore_read	*rd = pr->rd;
-	struct conn		*c = pr->conn;
+	struct rstore_rres	*rr;
 	const redisReply	*list, *chr, *ents, *e;
-	struct event		*ev, **nevs;
+	struct event		*ev;
 	uint64_t		 epoch, seq, dropped, last, eseq, prev, ms;
-	size_t			 i, k, total, bytes = 0, budget;
+	size_t			 i, k;
+	int			 ok = 0;
 
 	if (rs->closing)
-		return;
-	TAILQ_REMOVE(&rs->reads, pr, entry);
-	free(pr);
-	if (c == NULL) {
-		rstore_read_free(rd);
-		return;
-	}
+		goto out;
 	if (rstore_epoch_seq(r, 4, &epoch, &seq) == -1 ||
 	    rstore_u64(r->element[2], &dropped) == -1 ||
 	    (list = r->element[3])->type != REDIS_REPLY_ARRAY ||
-	    list->elements != rd->nchans) {
+	    list->elements != b->n) {
 		rstore_bad_reply("fastsse_read", r);
-		rd->unavailable = PROTO_E_UNAVAILABLE;
 		goto done;
 	}
 	if (epoch != h->epoch) {
-		rd->unavailable = PROTO_E_UNAVAILABLE;	/* epoch rules first */
-		rstore_hello(rs);
+		rstore_hello(rs);	/* the epoch rules first */
 		goto done;
 	}
-	total = 0;
-	for (i = 0; i < list->elements; i++) {
-		chr = list->element[i];
-		if (chr->type == REDIS_REPLY_ARRAY && chr->elements == 2 &&
-		    chr->element[1]->type == REDIS_REPLY_ARRAY)
-			total += chr->element[1]->elements;
-	}
-	if (total > 0 && (rd->evs = calloc(total, sizeof(*rd->evs))) == NULL) {
-		rd->unavailable = PROTO_E_INTERNAL;
-		goto done;
-	}
-	budget = s->opts.max_memory > s->stats.replay_bytes ?
-	    s->opts.max_memory - s->stats.replay_bytes : 0;
-	for (i = 0; i < list->elements; i++) {
+	if (b->n > 0 && b->res[0]->base != h->base)
+		goto done;	/* the mirror started over meanwhile */
+	for (i = 0; i < b->n; i++) {
+		rr = b->res[i];
 		chr = list->element[i];
 		if (chr->type != REDIS_REPLY_ARRAY || chr->elements != 2 ||
 		    rstore_u64(chr->element[0], &last) == -1 ||
 		    (ents = chr->element[1])->type != REDIS_REPLY_ARRAY) {
-			rd->unavailable = PROTO_E_UNAVAILABLE;
+			rstore_bad_reply("fastsse_read", r);
 			goto done;
 		}
-		prev = 0;
+		/* Later entries come live: the mirror is behind Redis. */
+		rr->upto = seq < h->seq ? seq : h->seq;
+		rr->chlast = last;
+		rr->dropped = dropped;
+		if (ents->elements > 0 && ((rr->evs = calloc(ents->elements,
+		    sizeof(*rr->evs))) == NULL || (rr->prevs =
+		    calloc(ents->elements, sizeof(*rr->prevs))) == NULL))
+			goto done;
 		for (k = 0; k < ents->elements; k++) {
 			e = ents->element[k];
 			if (e->type != REDIS_REPLY_ARRAY || e->elements != 5 ||
@@ -1111,49 +1454,51 @@ rstore_read_cb(const redisReply *r, void *arg)
 			    rmsg_parse_entry_id(e->element[0]->str,
 			    (size_t)e->element[0]->len, &eseq) == -1 ||
 			    rstore_u64(e->element[1], &ms) == -1 ||
-			    (k == 0 && rstore_u64(e->element[2], &prev) ==
-			    -1) || !rstore_is_str(e->element[3]) ||
-			    !rstore_is_str(e->element[4])) {
-				rd->unavailable = PROTO_E_UNAVAILABLE;
+			    rstore_u64(e->element[2], &prev) == -1 ||
+			    !rstore_is_str(e->element[3]) ||
+			    !rstore_is_str(e->element[4]) ||
+			    (rr->nevs > 0 && eseq <= rr->evs[rr->nevs - 1]->seq)) {
+				rstore_bad_reply("fastsse_read", r);
 				goto done;
 			}
-			if (eseq > h->seq)
-				break;	/* comes live: the mirror is behind */
+			if (eseq > rr->upto)
+				break;
 			if ((ev = event_new(h->epoch, eseq,
-			    (double)ms / 1000, rd->chans[i].name,
-			    rd->chans[i].namelen, e->element[3]->str,
-			    (size_t)e->element[3]->len, e->element[4]->str,
-			    (size_t)e->element[4]->len)) == NULL) {
-				rd->unavailable = PROTO_E_INTERNAL;
+			    (double)ms / 1000, rr->name, rr->namelen,
+			    e->element[3]->str, (size_t)e->element[3]->len,
+			    e->element[4]->str,
+			    (size_t)e->element[4]->len)) == NULL)
 				goto done;
-			}
-			rd->evs[rd->nevs++] = ev;
-			rd->chans[i].last = eseq;
-			if (rd->oldest == 0 || eseq < rd->oldest)
-				rd->oldest = eseq;
-			if ((bytes += ev->len) > budget) {
-				rd->unavailable = PROTO_E_BUSY;
-				goto done;
-			}
+			rr->evs[rr->nevs] = ev;
+			rr->prevs[rr->nevs++] = prev;
+			rr->bytes += ev->len;
 		}
-		if (rd->reason == HISTORY_OK && rmsg_pruned(rd->after, last,
-		    ents->elements, prev, dropped))
-			rd->reason = HISTORY_PRUNED;
 	}
-	if (rd->nevs > 1) {
-		/* Channels one after the other: sort them into seq order. */
-		nevs = rd->evs;
-		qsort(nevs, rd->nevs, sizeof(*nevs), rstore_event_cmp);
-	}
+	ok = 1;
 done:
-	if (rd->unavailable != 0) {
-		for (i = 0; i < rd->nevs; i++)
-			event_unref(rd->evs[i]);
-		rd->nevs = 0;
+	for (i = 0; i < b->n; i++) {
+		rr = b->res[i];
+		if (ok) {
+			rr->state = RSTORE_RRES_DONE;
+			rr->done = ev_now(s->loop);
+			if (rr->cached) {
+				rs->rcache_n++;
+				rs->rcache_bytes += rr->bytes;
+			}
+		} else {
+			rstore_rres_uncache(rs, rr);
+			rr->state = RSTORE_RRES_FAILED;
+		}
 	}
-	c->rread = rd;
-	conn_resume(c);
-	conn_reap(s);
+	rstore_settle(rs);
+out:
+	for (i = 0; i < b->n; i++)
+		rstore_rres_unref(rs, b->res[i]);
+	free(b);
+	if (!rs->closing) {
+		rstore_rcache_trim(rs);
+		conn_reap(s);
+	}
 }
 
 /*
@@ -1333,7 +1678,7 @@ void
 rstore_forget(struct server *s, struct conn *c)
 {
 	struct rstore		*rs = s->rstore;
-	struct rstore_pread	*pr;
+	struct rstore_pread	*pr, *pnext;
 	struct rstore_wait	*w, *next;
 	size_t			 i;
 
@@ -1342,7 +1687,15 @@ rstore_forget(struct server *s, struct conn *c)
 	for (i = 0; i < rs->fcount; i++)
 		if (rs->fifo[(rs->fhead + i) % rs->fcap].conn == c)
 			rs->fifo[(rs->fhead + i) % rs->fcap].conn = NULL;
-	TAILQ_FOREACH(pr, &rs->reads, entry)
+	/* Its waiting SUBSCRIBEs go; the reads they share answer others. */
+	for (pr = TAILQ_FIRST(&rs->reads); pr != NULL; pr = pnext) {
+		pnext = TAILQ_NEXT(pr, entry);
+		if (pr->conn == c) {
+			TAILQ_REMOVE(&rs->reads, pr, entry);
+			rstore_pread_free(pr);
+		}
+	}
+	TAILQ_FOREACH(pr, &rs->ready, entry)
 		if (pr->conn == c)
 			pr->conn = NULL;
 	for (w = TAILQ_FIRST(&rs->waits); w != NULL; w = next) {
@@ -1373,6 +1726,7 @@ rstore_stats(struct server *s)
 	s->stats.redis_catchups = rs->catchups;
 	s->stats.redis_catchup_events = rs->catchup_events;
 	s->stats.redis_reads = rs->nreads;
+	s->stats.redis_reads_shared = rs->reads_shared;
 	s->stats.redis_epoch_changes = rs->epoch_changes;
 	s->stats.redis_last_seq = rs->have_epoch ? s->history.seq : 0;
 }

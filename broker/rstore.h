@@ -47,7 +47,7 @@ struct rstore_read {
 	struct rstore_chread {
 		char		 name[256];
 		size_t		 namelen;
-		uint64_t	 last;	/* newest seq read, 0: none */
+		uint64_t	 last;	/* the mirror replays after it */
 	}		*chans;
 	size_t		 nchans;
 	struct event	**evs;		/* in seq order, our references */
@@ -59,6 +59,8 @@ enum rstore_cursor {
 	RSTORE_ASYNC,		/* a read or a wait started: the SUBSCRIBE is
 				   handled again once it is done */
 	RSTORE_UNAVAILABLE,	/* answer ERROR UNAVAILABLE */
+	RSTORE_READ,		/* answered by reads already made: the
+				   connection's rread holds the answer */
 };
 
 extern const char rscript_library[];

@@ -89,6 +89,7 @@ stats_reply(struct buf *b, uint64_t ref, const struct stats *s,
 	STAT("redis_catchups", s->redis_catchups);
 	STAT("redis_catchup_events", s->redis_catchup_events);
 	STAT("redis_reads", s->redis_reads);
+	STAT("redis_reads_shared", s->redis_reads_shared);
 	STAT("redis_epoch_changes", s->redis_epoch_changes);
 	STAT("redis_last_seq", s->redis_last_seq);
 #undef STAT

@@ -64,6 +64,8 @@ struct stats {
 	uint64_t	redis_catchups;
 	uint64_t	redis_catchup_events;
 	uint64_t	redis_reads;		/* replays read from Redis */
+	uint64_t	redis_reads_shared;	/* replays answered by a read
+						   shared with others */
 	uint64_t	redis_epoch_changes;
 	uint64_t	redis_last_seq;		/* the mirror's head */
 };
