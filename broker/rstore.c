@@ -77,6 +77,17 @@
 
 #define RSTORE_KEY_MAX	(RSTORE_PREFIX_MAX + 16)
 #define RSTORE_FIFO0	64
+#define RSTORE_BATCH_MAX	RMSG_BATCH_MAX	/* events per batch */
+#define RSTORE_BATCH_BYTES	(1024 * 1024)	/* channel, type, data bytes */
+#define RSTORE_PUB_MAX		100000		/* publishes waiting */
+/* FCALL, name, numkeys, meta, chans, streams, max, pub/sub, k, names,
+   3 per event. */
+#define RSTORE_ARGV_MAX		(9 + 2 * RSTORE_BATCH_MAX + \
+				    3 * RSTORE_BATCH_MAX)
+
+/* rstore_pub.flags */
+#define RSTORE_PUB_LAST		0x1	/* the last publish of its batch */
+#define RSTORE_PUB_FAILED	0x2	/* its batch was never sent */
 
 /* A publish waiting for Redis, or an ERROR to send after the one before. */
 struct rstore_pub {
@@ -88,6 +99,19 @@ struct rstore_pub {
 	size_t		 msglen;
 	size_t		 keylen;	/* PUBLISH_ONCE: the key follows the
 					   channel in msg */
+	int		 flags;		/* RSTORE_PUB_* */
+};
+
+/* A publish of the batch being built: offsets into rstore.bbuf. */
+struct rstore_bev {
+	size_t		 chn;		/* index into the batch's channels */
+	size_t		 type, typelen;
+	size_t		 data, datalen;
+};
+
+/* A distinct channel of the batch being built. */
+struct rstore_bchan {
+	size_t		 name, namelen;	/* in rstore.bbuf */
 };
 
 /* A replay read from Redis in flight. */
@@ -136,6 +160,21 @@ struct rstore {
 	size_t		 nheld, heldcap, heldbytes;
 	struct rstore_pub *fifo;	/* ring */
 	size_t		 fhead, fcount, fcap;
+	uint64_t	 fpopped;	/* entries ever taken from the FIFO */
+	size_t		 inflight;	/* batches sent, not answered */
+	/* The batch being built (see the top): */
+	ev_prepare	 flush;
+	char		*bbuf;		/* channels, types, data */
+	size_t		 blen, bcap;
+	struct rstore_bev bevs[RSTORE_BATCH_MAX];
+	size_t		 nbev;
+	struct rstore_bchan bchans[RSTORE_BATCH_MAX];
+	size_t		 nbchan;
+	uint64_t	 bfirst, blast;	/* FIFO index (as fpopped counts) of
+					   the batch's first, last publish */
+	const char	*argv[RSTORE_ARGV_MAX];
+	size_t		 argvlen[RSTORE_ARGV_MAX];
+	uint64_t	 batches;
 	TAILQ_HEAD(, rstore_pread) reads;
 	TAILQ_HEAD(, rstore_wait) waits;
 	ev_timer	 trim_timer;
@@ -161,6 +200,9 @@ static void	rstore_live(struct rstore *, const char *, size_t, int);
 static void	rstore_hello(struct rstore *);
 static void	rstore_catchup(struct rstore *);
 static void	rstore_wake(struct rstore *);
+static void	rstore_flush_cb(struct ev_loop *, ev_prepare *, int);
+static void	rstore_version_cb(const redisReply *, void *);
+static void	rstore_answer_failed(struct rstore *);
 
 /*
  * Starts Redis mode: the mirror waits for Redis (nothing is covered until
@@ -211,6 +253,8 @@ rstore_open(struct server *s, const struct rstore_config *cfg)
 	    RSTORE_TRIM_INTERVAL);
 	rs->trim_timer.data = rs;
 	ev_timer_start(s->loop, &rs->trim_timer);
+	ev_prepare_init(&rs->flush, rstore_flush_cb);
+	rs->flush.data = rs;
 	return (0);
 }
 
@@ -242,6 +286,7 @@ rstore_close(struct server *s)
 		return;
 	rs->closing = 1;
 	ev_timer_stop(s->loop, &rs->trim_timer);
+	ev_prepare_stop(s->loop, &rs->flush);
 	redisconn_free(rs->rc);
 	while ((pr = TAILQ_FIRST(&rs->reads)) != NULL) {
 		TAILQ_REMOVE(&rs->reads, pr, entry);
@@ -256,6 +301,7 @@ rstore_close(struct server *s)
 	for (i = 0; i < rs->fcount; i++)
 		free(rs->fifo[(rs->fhead + i) % rs->fcap].msg);
 	free(rs->fifo);
+	free(rs->bbuf);
 	rstore_held_clear(rs);
 	free(rs->held);
 	s->rstore = NULL;
@@ -289,7 +335,30 @@ rstore_up_cb(void *arg)
 
 	rs->synced = 0;
 	rs->catching = rs->helloing = rs->again = 0;
+	(void)redisconn_command(rs->rc, rstore_version_cb, rs,
+	    "FCALL fastsse_version 0");
 	rstore_hello(rs);
+}
+
+/*
+ * The version of the library in Redis: another one means a broker of
+ * another version loaded its own since (FUNCTION LOAD REPLACE), and
+ * publishes or pub/sub messages of one of them will fail: said clearly.
+ */
+static void
+rstore_version_cb(const redisReply *r, void *arg)
+{
+	struct rstore	*rs = arg;
+
+	if (rs->closing || r == NULL)
+		return;
+	if (r->type != REDIS_REPLY_INTEGER || r->integer != RSCRIPT_VERSION)
+		log_warnx("redis: the fastsse library in Redis is %s%s, this "
+		    "broker's is version %d: brokers of different versions "
+		    "share this Redis; run the same version on all of them",
+		    r->type == REDIS_REPLY_ERROR ? "an older one: " :
+		    "another version", r->type == REDIS_REPLY_ERROR ?
+		    r->str : "", RSCRIPT_VERSION);
 }
 
 /* Lost: what was in flight was answered; hold nothing until up. */
@@ -433,54 +502,66 @@ rstore_apply(struct rstore *rs, const char *chn, size_t chnlen, uint64_t seq,
 }
 
 /*
- * One pub/sub message on the live path (see the top); strict: it follows
- * a read at one instant (rstore_drain).
+ * One pub/sub message (a batch of seq-contiguous events) on the live path
+ * (see the top), event by event; strict: it follows a read at one instant
+ * (rstore_drain).  A gap or another epoch holds the whole message: the
+ * events of it already applied are old when it comes back.
  */
 static void
 rstore_live(struct rstore *rs, const char *p, size_t len, int strict)
 {
 	struct history		*h = &rs->s->history;
+	struct rmsg_batch	 b;
 	struct rmsg_event	 ev;
+	size_t			 i;
+	int			 stop = 0;
 
-	if (rmsg_decode(p, len, &ev) == -1) {
+	if (rmsg_decode(p, len, &b) == -1) {
 		if (!rs->warned_bad)
-			log_warnx("redis: a message on %s does not decode, "
+			log_warnx("redis: a message on %s does not decode "
+			    "(a broker of another version on this Redis?), "
 			    "skipped", rs->events);
 		rs->warned_bad = 1;
 		rs->bad++;
 		return;
 	}
-	switch (rmsg_next(h->epoch, h->seq, ev.epoch, ev.seq)) {
-	case RMSG_OLD:
-		break;
-	case RMSG_APPLY:
-		rstore_apply(rs, ev.channel, ev.channellen, ev.seq, ev.ms,
-		    ev.type, ev.typelen, ev.data, ev.datalen);
-		break;
-	case RMSG_GAP:
-		if (strict) {
-			if (!rs->warned_bad)
-				log_warnx("redis: event %" PRIu64 " after %"
-				    PRIu64 " on %s was not published by "
-				    "the library, skipped", ev.seq, h->seq,
-				    rs->events);
-			rs->warned_bad = 1;
-			rs->bad++;
+	for (i = 0; i < b.n && !stop; i++) {
+		rmsg_event_at(&b, i, &ev);
+		switch (rmsg_next(h->epoch, h->seq, ev.epoch, ev.seq)) {
+		case RMSG_OLD:
+			break;
+		case RMSG_APPLY:
+			rstore_apply(rs, ev.channel, ev.channellen, ev.seq,
+			    ev.ms, ev.type, ev.typelen, ev.data, ev.datalen);
+			break;
+		case RMSG_GAP:
+			stop = 1;
+			if (strict) {
+				if (!rs->warned_bad)
+					log_warnx("redis: event %" PRIu64
+					    " after %" PRIu64 " on %s was not "
+					    "published by the library, "
+					    "skipped", ev.seq, h->seq,
+					    rs->events);
+				rs->warned_bad = 1;
+				rs->bad++;
+				break;
+			}
+			log_debug("redis: event %" PRIu64 " after %" PRIu64
+			    ": catching up", ev.seq, h->seq);
+			rs->synced = 0;
+			rstore_hold(rs, p, len);
+			rstore_catchup(rs);
+			break;
+		case RMSG_EPOCH:
+			stop = 1;
+			rs->synced = 0;
+			rstore_hold(rs, p, len);
+			rstore_hello(rs);
 			break;
 		}
-		log_debug("redis: event %" PRIu64 " after %" PRIu64
-		    ": catching up", ev.seq, h->seq);
-		rs->synced = 0;
-		rstore_hold(rs, p, len);
-		rstore_catchup(rs);
-		break;
-	case RMSG_EPOCH:
-		rs->synced = 0;
-		rstore_hold(rs, p, len);
-		rstore_hello(rs);
-		break;
 	}
-	rmsg_free(&ev);
+	rmsg_free(&b);
 }
 
 /* A RESP string or integer as a number; -1 when it is not one. */
@@ -766,9 +847,125 @@ done:
 	conn_reap(s);
 }
 
+/* Appends bytes to the batch being built; its offset, or -1. */
+static int
+rstore_bput(struct rstore *rs, const char *p, size_t len, size_t *off)
+{
+	char	*nb;
+	size_t	 ncap;
+
+	if (rs->blen + len > rs->bcap) {
+		ncap = rs->bcap ? rs->bcap : 4096;
+		while (ncap < rs->blen + len)
+			ncap *= 2;
+		if ((nb = realloc(rs->bbuf, ncap)) == NULL)
+			return (-1);
+		rs->bbuf = nb;
+		rs->bcap = ncap;
+	}
+	*off = rs->blen;
+	if (len > 0)
+		memcpy(rs->bbuf + rs->blen, p, len);
+	rs->blen += len;
+	return (0);
+}
+
 /*
- * Sends a publish to Redis: answered by rstore_publish_cb, in order.  -1
- * when Redis is down or too much waits: the caller answers UNAVAILABLE.
+ * Sends the batch being built as one FCALL fastsse_publish_batch (see
+ * rscript.c), answered by rstore_publish_cb.  When it cannot be sent
+ * (Redis down, memory) its publishes are marked failed and answered
+ * UNAVAILABLE in order, by rstore_flush_cb or the answer before them.
+ */
+static void
+rstore_flush(struct rstore *rs)
+{
+	char		 keys[RSTORE_BATCH_MAX][RSTORE_KEY_MAX +
+			    VALIDATE_CHANNEL_MAX];
+	char		 idx[RSTORE_BATCH_MAX][8], nkeys[8], k[8];
+	const char	**argv = rs->argv;
+	size_t		*argvlen = rs->argvlen;
+	struct rstore_bchan *bc;
+	struct rstore_bev *be;
+	size_t		 i, n = 0, pos;
+
+	if (rs->nbev == 0)
+		return;
+	argv[n++] = "FCALL";
+	argv[n++] = "fastsse_publish_batch";
+	snprintf(nkeys, sizeof(nkeys), "%zu", 2 + rs->nbchan);
+	argv[n++] = nkeys;
+	argv[n++] = rs->meta;
+	argv[n++] = rs->chans;
+	for (i = 0; i < rs->nbchan; i++) {
+		bc = &rs->bchans[i];
+		memcpy(keys[i], rs->streampfx, rs->streampfxlen);
+		memcpy(keys[i] + rs->streampfxlen, rs->bbuf + bc->name,
+		    bc->namelen);
+		argvlen[n] = rs->streampfxlen + bc->namelen;
+		argv[n++] = keys[i];
+	}
+	argv[n++] = rs->maxevents;
+	argv[n++] = rs->events;
+	snprintf(k, sizeof(k), "%zu", rs->nbchan);
+	argv[n++] = k;
+	for (i = 0; i < rs->nbchan; i++) {
+		bc = &rs->bchans[i];
+		argvlen[n] = bc->namelen;
+		argv[n++] = rs->bbuf + bc->name;
+		snprintf(idx[i], sizeof(idx[i]), "%zu", i + 1);
+	}
+	for (i = 0; i < rs->nbev; i++) {
+		be = &rs->bevs[i];
+		argv[n++] = idx[be->chn];
+		argvlen[n] = be->typelen;
+		argv[n++] = rs->bbuf + be->type;
+		argvlen[n] = be->datalen;
+		argv[n++] = rs->bbuf + be->data;
+	}
+	/* The lengths not set above are of NUL-terminated strings. */
+	argvlen[0] = 5;
+	argvlen[1] = strlen(argv[1]);
+	argvlen[2] = strlen(nkeys);
+	argvlen[3] = strlen(rs->meta);
+	argvlen[4] = strlen(rs->chans);
+	i = 5 + rs->nbchan;
+	argvlen[i] = strlen(argv[i]);
+	argvlen[i + 1] = strlen(argv[i + 1]);
+	argvlen[i + 2] = strlen(k);
+	for (i = 0; i < rs->nbev; i++)
+		argvlen[8 + 2 * rs->nbchan + 3 * i] =
+		    strlen(argv[8 + 2 * rs->nbchan + 3 * i]);
+	pos = (rs->fhead + (size_t)(rs->blast - rs->fpopped)) % rs->fcap;
+	rs->fifo[pos].flags |= RSTORE_PUB_LAST;
+	if (redisconn_commandargv(rs->rc, rstore_publish_cb, rs, (int)n,
+	    argv, argvlen) == -1) {
+		pos = (rs->fhead + (size_t)(rs->bfirst - rs->fpopped)) %
+		    rs->fcap;
+		rs->fifo[pos].flags |= RSTORE_PUB_FAILED;
+	} else
+		rs->inflight++;
+	rs->batches++;
+	rs->nbev = rs->nbchan = rs->blen = 0;
+}
+
+/* Before the loop sleeps: the batch goes out, failed ones are answered. */
+static void
+rstore_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct rstore	*rs = w->data;
+
+	(void)revents;
+	rstore_flush(rs);
+	rstore_answer_failed(rs);
+	ev_prepare_stop(loop, w);
+	conn_reap(rs->s);
+}
+
+/*
+ * Adds a publish to the batch being built (sent before the loop sleeps,
+ * or now when a bound is reached, see the top); answered by
+ * rstore_publish_cb, in order.  -1 when Redis is down or too much waits:
+ * the caller answers UNAVAILABLE.
  */
 int
 rstore_publish(struct server *s, struct conn *c, uint64_t ref,
@@ -777,12 +974,15 @@ rstore_publish(struct server *s, struct conn *c, uint64_t ref,
 {
 	struct rstore		*rs = s->rstore;
 	struct rstore_pub	*p, *nf;
-	char			 stream[RSTORE_KEY_MAX + VALIDATE_CHANNEL_MAX];
-	const char		*argv[11];
-	size_t			 argvlen[11], ncap, i;
+	struct rstore_bev	*be;
+	size_t			 ncap, i, blen, nbchan;
 
-	if (!redisconn_is_up(rs->rc) || chnlen > VALIDATE_CHANNEL_MAX)
+	if (!redisconn_is_up(rs->rc) || chnlen > VALIDATE_CHANNEL_MAX ||
+	    rs->fcount >= RSTORE_PUB_MAX)
 		goto refused;
+	if (rs->nbev == RSTORE_BATCH_MAX || (rs->nbev > 0 &&
+	    rs->blen + chnlen + typelen + datalen > RSTORE_BATCH_BYTES))
+		rstore_flush(rs);
 	if (rs->fcount == rs->fcap) {
 		ncap = rs->fcap ? rs->fcap * 2 : RSTORE_FIFO0;
 		if ((nf = reallocarray(NULL, ncap, sizeof(*nf))) == NULL)
@@ -794,45 +994,52 @@ rstore_publish(struct server *s, struct conn *c, uint64_t ref,
 		rs->fhead = 0;
 		rs->fcap = ncap;
 	}
-	memcpy(stream, rs->streampfx, rs->streampfxlen);
-	memcpy(stream + rs->streampfxlen, chn, chnlen);
-	argv[0] = "FCALL";
-	argv[1] = "fastsse_publish";
-	argv[2] = "3";
-	argv[3] = rs->meta;
-	argv[4] = stream;
-	argv[5] = rs->chans;
-	argv[6] = chn;
-	argv[7] = type;
-	argv[8] = data;
-	argv[9] = rs->maxevents;
-	argv[10] = rs->events;
-	for (i = 0; i < 11; i++)
-		argvlen[i] = strlen(argv[i]);
-	argvlen[4] = rs->streampfxlen + chnlen;
-	argvlen[6] = chnlen;
-	argvlen[7] = typelen;
-	argvlen[8] = datalen;
+
+	/* Into the batch: its channel once, then type and data. */
+	blen = rs->blen;
+	nbchan = rs->nbchan;
+	be = &rs->bevs[rs->nbev];
+	for (i = 0; i < rs->nbchan; i++)
+		if (rs->bchans[i].namelen == chnlen && memcmp(rs->bbuf +
+		    rs->bchans[i].name, chn, chnlen) == 0)
+			break;
+	be->chn = i;
+	if (i == rs->nbchan) {
+		if (rstore_bput(rs, chn, chnlen, &rs->bchans[i].name) == -1)
+			goto undo;
+		rs->bchans[i].namelen = chnlen;
+		rs->nbchan++;
+	}
+	if (rstore_bput(rs, type, typelen, &be->type) == -1 ||
+	    rstore_bput(rs, data, datalen, &be->data) == -1)
+		goto undo;
+	be->typelen = typelen;
+	be->datalen = datalen;
+
 	p = &rs->fifo[(rs->fhead + rs->fcount) % rs->fcap];
 	memset(p, 0, sizeof(*p));
 	if (key != NULL) {
 		if ((p->msg = malloc(chnlen + keylen + 1)) == NULL)
-			goto refused;
+			goto undo;
 		memcpy(p->msg, chn, chnlen);
 		memcpy(p->msg + chnlen, key, keylen);
 		p->msglen = chnlen;
 		p->keylen = keylen;
 	}
-	if (redisconn_commandargv(rs->rc, rstore_publish_cb, rs, 11, argv,
-	    argvlen) == -1) {
-		free(p->msg);
-		goto refused;
-	}
 	p->conn = c;
 	p->ref = ref;
+	rs->blast = rs->fpopped + rs->fcount;
+	if (rs->nbev == 0) {
+		rs->bfirst = rs->blast;
+		ev_prepare_start(s->loop, &rs->flush);
+	}
+	rs->nbev++;
 	rs->fcount++;
 	c->unacked++;
 	return (0);
+undo:
+	rs->blen = blen;
+	rs->nbchan = nbchan;
 refused:
 	rs->publish_errors++;
 	return (-1);
@@ -874,48 +1081,58 @@ rstore_fifo_pop(struct rstore *rs)
 
 	rs->fhead = (rs->fhead + 1) % rs->fcap;
 	rs->fcount--;
+	rs->fpopped++;
 	return (p);
 }
 
 /*
- * Redis answered the oldest publish: PUBLISHED with its id, or ERROR
- * UNAVAILABLE; then the ERRORs queued behind it; then a connection
- * that waited for its answers reads on.
+ * Answers the oldest batch in the FIFO: its publishes PUBLISHED with
+ * first, first + 1, ... in order (epoch 0: ERROR UNAVAILABLE), the ERRORs
+ * queued between and behind them; a connection that waited for its
+ * answers reads on.
  */
 static void
-rstore_publish_cb(const redisReply *r, void *arg)
+rstore_answer(struct rstore *rs, uint64_t epoch, uint64_t first)
 {
-	struct rstore		*rs = arg;
 	struct server		*s = rs->s;
 	struct rstore_pub	 p;
 	struct conn		*c;
 	char			 id[EVENTID_MAX];
-	size_t			 idlen = 0;
-	uint64_t		 epoch, seq;
+	size_t			 idlen;
+	int			 last = 0;
 
-	if (rs->closing || rs->fcount == 0)
-		return;
-	p = rstore_fifo_pop(rs);
-	if (rstore_epoch_seq(r, 2, &epoch, &seq) == 0)
-		idlen = eventid_format(id, sizeof(id), epoch, seq);
-	else {
-		rstore_bad_reply("fastsse_publish", r);
-		rs->publish_errors++;
+	while (rs->fcount > 0 && !last) {
+		p = rstore_fifo_pop(rs);
+		if ((c = p.conn) != NULL && p.code != 0)
+			conn_error_now(c, p.ref, p.code, p.msg, p.msglen);
+		if (p.code != 0) {
+			free(p.msg);
+			continue;
+		}
+		last = p.flags & RSTORE_PUB_LAST;
+		idlen = 0;
+		if (epoch != 0)
+			idlen = eventid_format(id, sizeof(id), epoch, first++);
+		else
+			rs->publish_errors++;
+		if (c != NULL) {
+			c->unacked--;
+			if (idlen > 0) {
+				s->stats.events_published++;
+				if (p.keylen > 0 && idem_add(&s->idem, p.msg,
+				    p.msglen, p.msg + p.msglen, p.keylen, id,
+				    idlen, ev_now(s->loop)) == -1)
+					log_warnx("out of memory: idempotency "
+					    "key not kept");
+			} else
+				s->stats.publish_errors++;
+			conn_publish_result(c, p.ref, idlen > 0 ? id : NULL,
+			    idlen);
+		}
+		free(p.msg);
+		if (c != NULL && c->unacked == 0 && (c->flags & CONN_WAIT))
+			conn_resume(c);
 	}
-	if ((c = p.conn) != NULL) {
-		c->unacked--;
-		if (idlen > 0) {
-			s->stats.events_published++;
-			if (p.keylen > 0 && idem_add(&s->idem, p.msg,
-			    p.msglen, p.msg + p.msglen, p.keylen, id, idlen,
-			    ev_now(s->loop)) == -1)
-				log_warnx("out of memory: idempotency key not "
-				    "kept");
-		} else
-			s->stats.publish_errors++;
-		conn_publish_result(c, p.ref, idlen > 0 ? id : NULL, idlen);
-	}
-	free(p.msg);
 	while (rs->fcount > 0 && rs->fifo[rs->fhead].code != 0) {
 		p = rstore_fifo_pop(rs);
 		if (p.conn != NULL)
@@ -923,9 +1140,38 @@ rstore_publish_cb(const redisReply *r, void *arg)
 			    p.msglen);
 		free(p.msg);
 	}
-	if (c != NULL && c->unacked == 0 && (c->flags & CONN_WAIT))
-		conn_resume(c);
-	conn_reap(s);
+}
+
+/* Answers the batches at the head of the FIFO that were never sent. */
+static void
+rstore_answer_failed(struct rstore *rs)
+{
+	while (rs->fcount > 0 && (rs->fifo[rs->fhead].flags &
+	    RSTORE_PUB_FAILED) && !rs->closing)
+		rstore_answer(rs, 0, 0);
+}
+
+/*
+ * Redis answered the oldest batch sent: {epoch, first seq}, or an error,
+ * or nothing (down, timed out): answered as above.
+ */
+static void
+rstore_publish_cb(const redisReply *r, void *arg)
+{
+	struct rstore		*rs = arg;
+	uint64_t		 epoch, first;
+
+	if (rs->closing)
+		return;
+	rs->inflight--;
+	if (rstore_epoch_seq(r, 2, &epoch, &first) == -1) {
+		rstore_bad_reply("fastsse_publish_batch", r);
+		epoch = first = 0;
+	}
+	rstore_answer_failed(rs);	/* none: they come after */
+	rstore_answer(rs, epoch, first);
+	rstore_answer_failed(rs);
+	conn_reap(rs->s);
 }
 
 /* Frees a replay read and its events. */
