@@ -8,10 +8,18 @@
  *   {P}:ch:<channel>	stream, entry id <seq>-0, fields t (ms), p (the
  *			channel's previous seq), e (type), d (data)
  *   {P}:chans		zset: channel -> its last seq
- *   {P}:events		pub/sub: [epoch, seq, ms, prev, channel, type, data]
- *			in MessagePack, one message per event, in seq order
+ *   {P}:events		pub/sub: one message per publish batch, in seq
+ *			order: a MessagePack array of the batch's events,
+ *			each [epoch, seq, ms, prev, channel, type, data],
+ *			their seqs contiguous
  * Every function runs atomically, so a reader never sees seq n+1 before
- * seq n.  Bounds: a stream keeps about max_events entries (XADD MAXLEN ~),
+ * seq n.  fastsse_publish_batch costs Redis one TIME, one HGET epoch, one
+ * HINCRBY, one ZSCORE per distinct channel (the batch's own seqs after
+ * that), one XADD per event, one ZADD and one PUBLISH.  fastsse_version
+ * names the library's version (RSCRIPT_VERSION): every broker on one
+ * Redis must run the same, as each loads its own on connect.
+ * Bounds: a batch is at most RSTORE_BATCH_MAX events (rstore.c), a
+ * stream keeps about max_events entries (XADD MAXLEN ~),
  * fastsse_since returns at most its limit, fastsse_read at most count per
  * channel, fastsse_trim visits at most budget channels per call.
  */

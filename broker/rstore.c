@@ -12,7 +12,8 @@
  *   a local publish was; the history's bounds apply as ever.  It covers
  *   only cursors from history.base on: the seq Redis had when the mirror
  *   (re)started.
- * - The live path: an event must be the last seq + 1.  A gap, a reconnect
+ * - The live path: a pub/sub message is a batch of seq-contiguous events,
+ *   applied one by one; an event must be the last seq + 1.  A gap, a reconnect
  *   or a failed read start a catch-up: pub/sub messages are held while
  *   one atomic read (fastsse_since) returns every entry after the last
  *   seq; those are applied in seq order, then the held messages, each
@@ -23,9 +24,17 @@
  *   Redis with fastsse_epoch_bump, so no id is used twice), empties the
  *   mirror, adopts the epoch and closes every subscriber connection: the
  *   responders resubscribe with their cursors and get reset "epoch".
- * - Publishes go to Redis (fastsse_publish) and are answered PUBLISHED
- *   with Redis's id when it answers, in request order; while Redis is
- *   down or past --redis-timeout, ERROR UNAVAILABLE (14) at once.
+ * - Publishes are batched: every publish taken in one turn of the event
+ *   loop joins the batch being built, which goes to Redis as ONE FCALL
+ *   fastsse_publish_batch from an ev_prepare watcher, before the loop
+ *   sleeps (Redis's beforeSleep idea: no timer, so a lone publish goes
+ *   out at once), or at once when a bound below is reached.  Redis gives
+ *   the batch's events the seqs first, first + 1, ... in batch order and
+ *   publishes them as one pub/sub message; the FIFO of rstore_pub holds
+ *   the answers in request order (ERRORs deferred between them), so
+ *   PUBLISHED answers carry those ids in that order.  While Redis is down
+ *   or past --redis-timeout, ERROR UNAVAILABLE (14) at once.
+ *   PUBLISH_ONCE keys stay local (idem.c), kept when Redis answers.
  * - A SUBSCRIBE whose cursor the mirror covers is answered from it; one
  *   it does not cover is read from Redis (fastsse_read: the newest
  *   --history-max-events entries after the cursor per channel) with the
@@ -34,17 +43,29 @@
  *   cursor the mirror does not cover gets ERROR UNAVAILABLE.
  *
  * Bounds and policy:
+ * - A batch being built: RSTORE_BATCH_MAX (256) events and
+ *   RSTORE_BATCH_BYTES (1 MiB) of channels, types and data; a publish
+ *   that would pass either sends the batch first (so one event larger
+ *   than 1 MiB goes alone).  Its FCALL has at most RSTORE_ARGV_MAX
+ *   arguments.
+ * - Publishes waiting (in a batch being built or sent): RSTORE_PUB_MAX;
+ *   past it ERROR UNAVAILABLE, counted in redis_publish_errors.  A batch
+ *   that cannot be sent (Redis went down, memory) is answered
+ *   UNAVAILABLE, in order, before the loop sleeps.
+ * - A pub/sub message is a batch: at most RMSG_BATCH_MAX events and
+ *   RMSG_MESSAGE_MAX bytes (rmsg.h), refused past them.
  * - Held pub/sub messages during a catch-up: RSTORE_BUFFER_MAX messages
- *   and RSTORE_BUFFER_BYTES bytes; past either they are all dropped and
+ *   (each a batch) and RSTORE_BUFFER_BYTES bytes; past either they are
+ *   all dropped and
  *   another catch-up follows the running one (which reads them back from
  *   Redis), counted in redis_catchups.
  * - A catch-up reads at most RSTORE_CATCHUP_MAX events; past it the mirror
  *   starts over at Redis's seq (history_rebase) and every subscriber
  *   connection is closed, so that each stream resumes from its cursor
  *   through Redis reads; logged.
- * - Publishes waiting for Redis: at most REDISCONN_MAX_PENDING (the
- *   connection's bound); past it ERROR UNAVAILABLE, counted in
- *   redis_publish_errors.
+ * - Batches waiting for Redis: at most REDISCONN_MAX_PENDING (the
+ *   connection's bound); past it the batch is answered UNAVAILABLE,
+ *   counted in redis_publish_errors.
  * - A replay read from Redis: at most --history-max-events entries per
  *   channel, and its events may not pass the replay budget (--max-memory
  *   less the replayed bytes queued): past it ERROR BUSY, as conn.c does.
