@@ -182,7 +182,6 @@ struct rstore {
 	struct rstore_pub *fifo;	/* ring */
 	size_t		 fhead, fcount, fcap;
 	uint64_t	 fpopped;	/* entries ever taken from the FIFO */
-	size_t		 inflight;	/* batches sent, not answered */
 	/* The batch being built (see the top): */
 	ev_prepare	 flush;
 	char		*bbuf;		/* channels, types, data */
@@ -193,9 +192,10 @@ struct rstore {
 	size_t		 nbchan;
 	uint64_t	 bfirst, blast;	/* FIFO index (as fpopped counts) of
 					   the batch's first, last publish */
-	const char	*argv[RSTORE_ARGV_MAX];
+	char		 bkeys[RSTORE_BATCH_MAX][RSTORE_KEY_MAX +
+			    VALIDATE_CHANNEL_MAX];	/* its streams */
+	const char	*argv[RSTORE_ARGV_MAX];		/* its FCALL */
 	size_t		 argvlen[RSTORE_ARGV_MAX];
-	uint64_t	 batches;
 	TAILQ_HEAD(, rstore_pread) reads;
 	TAILQ_HEAD(, rstore_wait) waits;
 	ev_timer	 trim_timer;
@@ -891,81 +891,70 @@ rstore_bput(struct rstore *rs, const char *p, size_t len, size_t *off)
 	return (0);
 }
 
+/* Appends one argument to the FCALL being put together. */
+static void
+rstore_arg(struct rstore *rs, size_t *n, const char *p, size_t len)
+{
+	rs->argv[*n] = p;
+	rs->argvlen[*n] = len;
+	(*n)++;
+}
+
 /*
  * Sends the batch being built as one FCALL fastsse_publish_batch (see
  * rscript.c), answered by rstore_publish_cb.  When it cannot be sent
- * (Redis down, memory) its publishes are marked failed and answered
- * UNAVAILABLE in order, by rstore_flush_cb or the answer before them.
+ * (Redis down, too many waiting) its publishes are marked failed and
+ * answered UNAVAILABLE in order, by rstore_flush_cb or the answer before
+ * them.
  */
 static void
 rstore_flush(struct rstore *rs)
 {
-	char		 keys[RSTORE_BATCH_MAX][RSTORE_KEY_MAX +
-			    VALIDATE_CHANNEL_MAX];
 	char		 idx[RSTORE_BATCH_MAX][8], nkeys[8], k[8];
-	const char	**argv = rs->argv;
-	size_t		*argvlen = rs->argvlen;
 	struct rstore_bchan *bc;
 	struct rstore_bev *be;
 	size_t		 i, n = 0, pos;
+	char		*key;
 
 	if (rs->nbev == 0)
 		return;
-	argv[n++] = "FCALL";
-	argv[n++] = "fastsse_publish_batch";
 	snprintf(nkeys, sizeof(nkeys), "%zu", 2 + rs->nbchan);
-	argv[n++] = nkeys;
-	argv[n++] = rs->meta;
-	argv[n++] = rs->chans;
-	for (i = 0; i < rs->nbchan; i++) {
-		bc = &rs->bchans[i];
-		memcpy(keys[i], rs->streampfx, rs->streampfxlen);
-		memcpy(keys[i] + rs->streampfxlen, rs->bbuf + bc->name,
-		    bc->namelen);
-		argvlen[n] = rs->streampfxlen + bc->namelen;
-		argv[n++] = keys[i];
-	}
-	argv[n++] = rs->maxevents;
-	argv[n++] = rs->events;
 	snprintf(k, sizeof(k), "%zu", rs->nbchan);
-	argv[n++] = k;
+	rstore_arg(rs, &n, "FCALL", 5);
+	rstore_arg(rs, &n, "fastsse_publish_batch", 21);
+	rstore_arg(rs, &n, nkeys, strlen(nkeys));
+	rstore_arg(rs, &n, rs->meta, strlen(rs->meta));
+	rstore_arg(rs, &n, rs->chans, strlen(rs->chans));
 	for (i = 0; i < rs->nbchan; i++) {
 		bc = &rs->bchans[i];
-		argvlen[n] = bc->namelen;
-		argv[n++] = rs->bbuf + bc->name;
+		key = rs->bkeys[i];
+		memcpy(key, rs->streampfx, rs->streampfxlen);
+		memcpy(key + rs->streampfxlen, rs->bbuf + bc->name,
+		    bc->namelen);
+		rstore_arg(rs, &n, key, rs->streampfxlen + bc->namelen);
+	}
+	rstore_arg(rs, &n, rs->maxevents, strlen(rs->maxevents));
+	rstore_arg(rs, &n, rs->events, strlen(rs->events));
+	rstore_arg(rs, &n, k, strlen(k));
+	for (i = 0; i < rs->nbchan; i++) {
+		bc = &rs->bchans[i];
+		rstore_arg(rs, &n, rs->bbuf + bc->name, bc->namelen);
 		snprintf(idx[i], sizeof(idx[i]), "%zu", i + 1);
 	}
 	for (i = 0; i < rs->nbev; i++) {
 		be = &rs->bevs[i];
-		argv[n++] = idx[be->chn];
-		argvlen[n] = be->typelen;
-		argv[n++] = rs->bbuf + be->type;
-		argvlen[n] = be->datalen;
-		argv[n++] = rs->bbuf + be->data;
+		rstore_arg(rs, &n, idx[be->chn], strlen(idx[be->chn]));
+		rstore_arg(rs, &n, rs->bbuf + be->type, be->typelen);
+		rstore_arg(rs, &n, rs->bbuf + be->data, be->datalen);
 	}
-	/* The lengths not set above are of NUL-terminated strings. */
-	argvlen[0] = 5;
-	argvlen[1] = strlen(argv[1]);
-	argvlen[2] = strlen(nkeys);
-	argvlen[3] = strlen(rs->meta);
-	argvlen[4] = strlen(rs->chans);
-	i = 5 + rs->nbchan;
-	argvlen[i] = strlen(argv[i]);
-	argvlen[i + 1] = strlen(argv[i + 1]);
-	argvlen[i + 2] = strlen(k);
-	for (i = 0; i < rs->nbev; i++)
-		argvlen[8 + 2 * rs->nbchan + 3 * i] =
-		    strlen(argv[8 + 2 * rs->nbchan + 3 * i]);
 	pos = (rs->fhead + (size_t)(rs->blast - rs->fpopped)) % rs->fcap;
 	rs->fifo[pos].flags |= RSTORE_PUB_LAST;
 	if (redisconn_commandargv(rs->rc, rstore_publish_cb, rs, (int)n,
-	    argv, argvlen) == -1) {
+	    rs->argv, rs->argvlen) == -1) {
 		pos = (rs->fhead + (size_t)(rs->bfirst - rs->fpopped)) %
 		    rs->fcap;
 		rs->fifo[pos].flags |= RSTORE_PUB_FAILED;
-	} else
-		rs->inflight++;
-	rs->batches++;
+	}
 	rs->nbev = rs->nbchan = rs->blen = 0;
 }
 
@@ -1184,7 +1173,6 @@ rstore_publish_cb(const redisReply *r, void *arg)
 
 	if (rs->closing)
 		return;
-	rs->inflight--;
 	if (rstore_epoch_seq(r, 2, &epoch, &first) == -1) {
 		rstore_bad_reply("fastsse_publish_batch", r);
 		epoch = first = 0;
