@@ -6,7 +6,8 @@
  * each an array of exactly seven elements of the right types, numbers
  * below 2^64, one epoch, seqs each the one before + 1, and strings the
  * caller validates further (channel, type, UTF-8) before using them;
- * anything else is refused (-1) and the caller counts it.  Ids and numbers are refused past 20 digits or on any other byte.
+ * anything else is refused (-1) and the caller counts it.  Ids and
+ * numbers are refused past 20 digits or on any other byte.
  */
 #include "config.h"
 

@@ -13,11 +13,11 @@
  *   only cursors from history.base on: the seq Redis had when the mirror
  *   (re)started.
  * - The live path: a pub/sub message is a batch of seq-contiguous events,
- *   applied one by one; an event must be the last seq + 1.  A gap, a reconnect
- *   or a failed read start a catch-up: pub/sub messages are held while
- *   one atomic read (fastsse_since) returns every entry after the last
- *   seq; those are applied in seq order, then the held messages, each
- *   seq only once.
+ *   applied one by one; an event must be the last seq + 1.  A gap, a
+ *   reconnect or a failed read start a catch-up: pub/sub messages are
+ *   held while one atomic read (fastsse_since) returns every entry after
+ *   the last seq; those are applied in seq order, then the held
+ *   messages, each seq only once.
  * - Epochs: on every connect fastsse_hello returns Redis's epoch and seq.
  *   Another epoch (Redis lost its data), or a seq below one this broker
  *   applied (Redis lost its last second; the epoch is then bumped in
@@ -56,9 +56,8 @@
  *   RMSG_MESSAGE_MAX bytes (rmsg.h), refused past them.
  * - Held pub/sub messages during a catch-up: RSTORE_BUFFER_MAX messages
  *   (each a batch) and RSTORE_BUFFER_BYTES bytes; past either they are
- *   all dropped and
- *   another catch-up follows the running one (which reads them back from
- *   Redis), counted in redis_catchups.
+ *   all dropped and another catch-up follows the running one (which
+ *   reads them back from Redis), counted in redis_catchups.
  * - A catch-up reads at most RSTORE_CATCHUP_MAX events; past it the mirror
  *   starts over at Redis's seq (history_rebase) and every subscriber
  *   connection is closed, so that each stream resumes from its cursor
