@@ -909,7 +909,7 @@ rstore_arg(struct rstore *rs, size_t *n, const char *p, size_t len)
 static void
 rstore_flush(struct rstore *rs)
 {
-	char		 idx[RSTORE_BATCH_MAX][8], nkeys[8], k[8];
+	char		 idx[RSTORE_BATCH_MAX][24], nkeys[24], k[24];
 	struct rstore_bchan *bc;
 	struct rstore_bev *be;
 	size_t		 i, n = 0, pos;
