@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Decoding what Redis sends the broker, and the decisions made on it.
- * Bounds: a payload is decoded only when it is one whole MessagePack
- * array of exactly seven elements of the right types, numbers below
- * 2^64 and strings the caller validates further (channel, type, UTF-8)
- * before using them; anything else is refused (-1) and the caller counts
- * it.  Ids and numbers are refused past 20 digits or on any other byte.
+ * Bounds: a payload is decoded only when it is at most RMSG_MESSAGE_MAX
+ * bytes of one whole MessagePack array of 1 to RMSG_BATCH_MAX events,
+ * each an array of exactly seven elements of the right types, numbers
+ * below 2^64, one epoch, seqs each the one before + 1, and strings the
+ * caller validates further (channel, type, UTF-8) before using them;
+ * anything else is refused (-1) and the caller counts it.  Ids and
+ * numbers are refused past 20 digits or on any other byte.
  */
 #include "config.h"
 
@@ -51,28 +53,16 @@ rmsg_str(const msgpack_object *o, const char **p, size_t *len)
 	return (0);
 }
 
-/*
- * Decodes one {P}:events payload into *ev; 0, or -1 (nothing to free)
- * when it is not [epoch, seq, ms, prev, channel, type, data] with a seq
- * above 0.  On success the caller calls rmsg_free.
- */
-int
-rmsg_decode(const char *p, size_t len, struct rmsg_event *ev)
+/* One event [epoch, seq, ms, prev, channel, type, data]; 0 or -1. */
+static int
+rmsg_event_of(const msgpack_object *o, struct rmsg_event *ev)
 {
 	const msgpack_object	*a;
-	size_t			 off = 0;
 
-	memset(ev, 0, sizeof(*ev));
-	msgpack_unpacked_init(&ev->unpacked);
-	if (proto_object_ok(p, len) == -1)	/* before msgpack-c allocates */
-		goto bad;
-	if (msgpack_unpack_next(&ev->unpacked, p, len, &off) !=
-	    MSGPACK_UNPACK_SUCCESS || off != len)
-		goto bad;
-	if (ev->unpacked.data.type != MSGPACK_OBJECT_ARRAY ||
-	    ev->unpacked.data.via.array.size != RMSG_FIELDS)
-		goto bad;
-	a = ev->unpacked.data.via.array.ptr;
+	if (o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size != RMSG_FIELDS)
+		return (-1);
+	a = o->via.array.ptr;
 	if (rmsg_u64(&a[0], &ev->epoch) == -1 ||
 	    rmsg_u64(&a[1], &ev->seq) == -1 ||
 	    rmsg_u64(&a[2], &ev->ms) == -1 ||
@@ -81,17 +71,63 @@ rmsg_decode(const char *p, size_t len, struct rmsg_event *ev)
 	    rmsg_str(&a[5], &ev->type, &ev->typelen) == -1 ||
 	    rmsg_str(&a[6], &ev->data, &ev->datalen) == -1 ||
 	    ev->seq == 0 || ev->epoch == 0)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Decodes one {P}:events payload into *b; 0, or -1 (nothing to free)
+ * when it is not a batch as above (one epoch, contiguous seqs above 0).
+ * Every event is checked here, so rmsg_event_at cannot fail.  On success
+ * the caller calls rmsg_free.
+ */
+int
+rmsg_decode(const char *p, size_t len, struct rmsg_batch *b)
+{
+	struct rmsg_event	 ev;
+	size_t			 off = 0, i;
+
+	memset(b, 0, sizeof(*b));
+	msgpack_unpacked_init(&b->unpacked);
+	if (len > RMSG_MESSAGE_MAX ||
+	    proto_object_ok(p, len) == -1)	/* before msgpack-c allocates */
 		goto bad;
+	if (msgpack_unpack_next(&b->unpacked, p, len, &off) !=
+	    MSGPACK_UNPACK_SUCCESS || off != len)
+		goto bad;
+	if (b->unpacked.data.type != MSGPACK_OBJECT_ARRAY ||
+	    b->unpacked.data.via.array.size == 0 ||
+	    b->unpacked.data.via.array.size > RMSG_BATCH_MAX)
+		goto bad;
+	b->n = b->unpacked.data.via.array.size;
+	b->a = b->unpacked.data.via.array.ptr;
+	for (i = 0; i < b->n; i++) {
+		if (rmsg_event_of(&b->a[i], &ev) == -1)
+			goto bad;
+		if (i == 0) {
+			b->epoch = ev.epoch;
+			b->first = ev.seq;
+		} else if (ev.epoch != b->epoch || ev.seq != b->first + i)
+			goto bad;
+	}
 	return (0);
 bad:
-	msgpack_unpacked_destroy(&ev->unpacked);
+	msgpack_unpacked_destroy(&b->unpacked);
+	memset(b, 0, sizeof(*b));
 	return (-1);
 }
 
+/* The i-th event (i < b->n) of a batch rmsg_decode took. */
 void
-rmsg_free(struct rmsg_event *ev)
+rmsg_event_at(const struct rmsg_batch *b, size_t i, struct rmsg_event *ev)
 {
-	msgpack_unpacked_destroy(&ev->unpacked);
+	(void)rmsg_event_of(&b->a[i], ev);
+}
+
+void
+rmsg_free(struct rmsg_batch *b)
+{
+	msgpack_unpacked_destroy(&b->unpacked);
 }
 
 /* Decimal digits only, at most 20 of them, below 2^64; -1 otherwise. */

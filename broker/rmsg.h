@@ -12,7 +12,23 @@
 
 #include <msgpack.h>
 
-/* One event of {P}:events: [epoch, seq, ms, prev, channel, type, data]. */
+/*
+ * A {P}:events message: the events of one publish batch, in seq order,
+ * [[epoch, seq, ms, prev, channel, type, data], ...].  Bounds (refused
+ * past them): RMSG_BATCH_MAX events, RMSG_MESSAGE_MAX bytes.
+ */
+#define RMSG_BATCH_MAX		256
+#define RMSG_MESSAGE_MAX	(3UL << 20)
+
+struct rmsg_batch {
+	size_t			 n;	/* events, 1 to RMSG_BATCH_MAX */
+	uint64_t		 epoch;	/* all of them */
+	uint64_t		 first;	/* the first seq; then +1 each */
+	const msgpack_object	*a;	/* the events, in unpacked */
+	msgpack_unpacked	 unpacked;
+};
+
+/* One event of a batch (points into the batch's unpacked data). */
 struct rmsg_event {
 	uint64_t	 epoch;
 	uint64_t	 seq;
@@ -24,7 +40,6 @@ struct rmsg_event {
 	size_t		 typelen;
 	const char	*data;
 	size_t		 datalen;
-	msgpack_unpacked unpacked;	/* holds what the pointers point to */
 };
 
 /* What the live path does with the next event (rmsg_next). */
@@ -35,8 +50,10 @@ enum rmsg_step {
 	RMSG_EPOCH,	/* another epoch: Redis lost its data */
 };
 
-int		 rmsg_decode(const char *, size_t, struct rmsg_event *);
-void		 rmsg_free(struct rmsg_event *);
+int		 rmsg_decode(const char *, size_t, struct rmsg_batch *);
+void		 rmsg_event_at(const struct rmsg_batch *, size_t,
+		    struct rmsg_event *);
+void		 rmsg_free(struct rmsg_batch *);
 int		 rmsg_parse_u64(const char *, size_t, uint64_t *);
 int		 rmsg_parse_entry_id(const char *, size_t, uint64_t *);
 enum rmsg_step	 rmsg_next(uint64_t, uint64_t, uint64_t, uint64_t);

@@ -8,10 +8,18 @@
  *   {P}:ch:<channel>	stream, entry id <seq>-0, fields t (ms), p (the
  *			channel's previous seq), e (type), d (data)
  *   {P}:chans		zset: channel -> its last seq
- *   {P}:events		pub/sub: [epoch, seq, ms, prev, channel, type, data]
- *			in MessagePack, one message per event, in seq order
+ *   {P}:events		pub/sub: one message per publish batch, in seq
+ *			order: a MessagePack array of the batch's events,
+ *			each [epoch, seq, ms, prev, channel, type, data],
+ *			their seqs contiguous
  * Every function runs atomically, so a reader never sees seq n+1 before
- * seq n.  Bounds: a stream keeps about max_events entries (XADD MAXLEN ~),
+ * seq n.  fastsse_publish_batch costs Redis one TIME, one HGET epoch, one
+ * HINCRBY, one ZSCORE per distinct channel (the batch's own seqs after
+ * that), one XADD per event, one ZADD and one PUBLISH.  fastsse_version
+ * names the library's version (RSCRIPT_VERSION): every broker on one
+ * Redis must run the same, as each loads its own on connect.
+ * Bounds: a batch is at most RSTORE_BATCH_MAX events (rstore.c), a
+ * stream keeps about max_events entries (XADD MAXLEN ~),
  * fastsse_since returns at most its limit, fastsse_read at most count per
  * channel, fastsse_trim visits at most budget channels per call.
  */
@@ -42,22 +50,70 @@ const char rscript_library[] =
     "\treturn tonumber(redis.call('HGET', meta, 'seq') or 0)\n"
     "end\n"
     "\n"
-    "-- keys: meta, stream, chans; args: channel, type, data, max_events,\n"
-    "-- pub/sub channel.  One id, one entry, one message, atomically.\n"
-    "local function fastsse_publish(keys, args)\n"
-    "\tlocal e = epoch_of(keys[1])\n"
-    "\tlocal seq = redis.call('HINCRBY', keys[1], 'seq', 1)\n"
-    "\t-- A channel trimmed away: its last seq is at most 'dropped'.\n"
-    "\tlocal prev = tonumber(redis.call('ZSCORE', keys[3], args[1]) or\n"
-    "\t    redis.call('HGET', keys[1], 'dropped') or 0)\n"
-    "\tlocal ms = math.floor(now_us() / 1000)\n"
-    "\tredis.call('XADD', keys[2], 'MAXLEN', '~', args[4],\n"
-    "\t    string.format('%d-0', seq), 't', string.format('%d', ms),\n"
-    "\t    'p', string.format('%d', prev), 'e', args[2], 'd', args[3])\n"
-    "\tredis.call('ZADD', keys[3], seq, args[1])\n"
-    "\tredis.call('PUBLISH', args[5], cmsgpack.pack({tonumber(e), seq, ms,\n"
-    "\t    prev, args[1], args[2], args[3]}))\n"
-    "\treturn {e, seq}\n"
+    "-- keys: meta, chans, then the stream of each distinct channel; args:\n"
+    "-- max_events, pub/sub channel, k (distinct channels), their k names\n"
+    "-- (in the order of their streams), then per event its channel's index\n"
+    "-- (1 to k), type, data.  The events get seqs first .. first + n - 1 in\n"
+    "-- argument order, one entry each, and go out as ONE message\n"
+    "-- {{epoch, seq, ms, prev, channel, type, data}, ...}, atomically.\n"
+    "-- Returns {epoch, first}.\n"
+    "local function fastsse_publish_batch(keys, args)\n"
+    "\tlocal meta, chans = keys[1], keys[2]\n"
+    "\tlocal k = tonumber(args[3])\n"
+    "\tlocal n = (#args - 3 - k) / 3\n"
+    "\tif n < 1 or n ~= math.floor(n) or #keys ~= k + 2 then\n"
+    "\t\treturn redis.error_reply('ERR fastsse_publish_batch: '\n"
+    "\t\t    .. 'bad arguments')\n"
+    "\tend\n"
+    "\tlocal us = now_us()\n"
+    "\tlocal e = redis.call('HGET', meta, 'epoch')\n"
+    "\tif not e then\n"
+    "\t\te = string.format('%d', us)\n"
+    "\t\tredis.call('HSET', meta, 'epoch', e)\n"
+    "\tend\n"
+    "\tlocal first = redis.call('HINCRBY', meta, 'seq', n) - n + 1\n"
+    "\tlocal ms = math.floor(us / 1000)\n"
+    "\tlocal mss = string.format('%d', ms)\n"
+    "\t-- Each channel's previous seq; a channel trimmed away: its last\n"
+    "\t-- seq is at most 'dropped'.\n"
+    "\tlocal prev, dropped = {}, nil\n"
+    "\tfor i = 1, k do\n"
+    "\t\tlocal p = redis.call('ZSCORE', chans, args[3 + i])\n"
+    "\t\tif not p then\n"
+    "\t\t\tif dropped == nil then\n"
+    "\t\t\t\tdropped = redis.call('HGET', meta, 'dropped') or 0\n"
+    "\t\t\tend\n"
+    "\t\t\tp = dropped\n"
+    "\t\tend\n"
+    "\t\tprev[i] = tonumber(p)\n"
+    "\tend\n"
+    "\tlocal en, msgs = tonumber(e), {}\n"
+    "\tfor j = 0, n - 1 do\n"
+    "\t\tlocal b = 4 + k + 3 * j\n"
+    "\t\tlocal c = tonumber(args[b])\n"
+    "\t\tlocal seq = first + j\n"
+    "\t\tredis.call('XADD', keys[2 + c], 'MAXLEN', '~', args[1],\n"
+    "\t\t    string.format('%d-0', seq), 't', mss,\n"
+    "\t\t    'p', string.format('%d', prev[c]), 'e', args[b + 1],\n"
+    "\t\t    'd', args[b + 2])\n"
+    "\t\tmsgs[j + 1] = {en, seq, ms, prev[c], args[3 + c], args[b + 1],\n"
+    "\t\t    args[b + 2]}\n"
+    "\t\tprev[c] = seq\n"
+    "\tend\n"
+    "\tlocal z = {}\n"
+    "\tfor i = 1, k do\n"
+    "\t\tz[2 * i - 1] = prev[i]\n"
+    "\t\tz[2 * i] = args[3 + i]\n"
+    "\tend\n"
+    "\tredis.call('ZADD', chans, unpack(z))\n"
+    "\tredis.call('PUBLISH', args[2], cmsgpack.pack(msgs))\n"
+    "\treturn {e, first}\n"
+    "end\n"
+    "\n"
+    "-- The library's version: every broker on one Redis must run the same\n"
+    "-- (each loads its own with FUNCTION LOAD REPLACE on connect).\n"
+    "local function fastsse_version(keys, args)\n"
+    "\treturn " RSCRIPT_VERSION_S "\n"
     "end\n"
     "\n"
     "-- keys: meta.  The epoch (created when missing) and the last seq.\n"
@@ -191,7 +247,10 @@ const char rscript_library[] =
     "\treturn dropped\n"
     "end\n"
     "\n"
-    "redis.register_function('fastsse_publish', fastsse_publish)\n"
+    "redis.register_function('fastsse_publish_batch',\n"
+    "    fastsse_publish_batch)\n"
+    "redis.register_function{function_name = 'fastsse_version',\n"
+    "    callback = fastsse_version, flags = {'no-writes'}}\n"
     "redis.register_function('fastsse_hello', fastsse_hello)\n"
     "redis.register_function('fastsse_epoch_bump', fastsse_epoch_bump)\n"
     "redis.register_function{function_name = 'fastsse_since',\n"

@@ -12,20 +12,29 @@
  *   a local publish was; the history's bounds apply as ever.  It covers
  *   only cursors from history.base on: the seq Redis had when the mirror
  *   (re)started.
- * - The live path: an event must be the last seq + 1.  A gap, a reconnect
- *   or a failed read start a catch-up: pub/sub messages are held while
- *   one atomic read (fastsse_since) returns every entry after the last
- *   seq; those are applied in seq order, then the held messages, each
- *   seq only once.
+ * - The live path: a pub/sub message is a batch of seq-contiguous events,
+ *   applied one by one; an event must be the last seq + 1.  A gap, a
+ *   reconnect or a failed read start a catch-up: pub/sub messages are
+ *   held while one atomic read (fastsse_since) returns every entry after
+ *   the last seq; those are applied in seq order, then the held
+ *   messages, each seq only once.
  * - Epochs: on every connect fastsse_hello returns Redis's epoch and seq.
  *   Another epoch (Redis lost its data), or a seq below one this broker
  *   applied (Redis lost its last second; the epoch is then bumped in
  *   Redis with fastsse_epoch_bump, so no id is used twice), empties the
  *   mirror, adopts the epoch and closes every subscriber connection: the
  *   responders resubscribe with their cursors and get reset "epoch".
- * - Publishes go to Redis (fastsse_publish) and are answered PUBLISHED
- *   with Redis's id when it answers, in request order; while Redis is
- *   down or past --redis-timeout, ERROR UNAVAILABLE (14) at once.
+ * - Publishes are batched: every publish taken in one turn of the event
+ *   loop joins the batch being built, which goes to Redis as ONE FCALL
+ *   fastsse_publish_batch from an ev_prepare watcher, before the loop
+ *   sleeps (Redis's beforeSleep idea: no timer, so a lone publish goes
+ *   out at once), or at once when a bound below is reached.  Redis gives
+ *   the batch's events the seqs first, first + 1, ... in batch order and
+ *   publishes them as one pub/sub message; the FIFO of rstore_pub holds
+ *   the answers in request order (ERRORs deferred between them), so
+ *   PUBLISHED answers carry those ids in that order.  While Redis is down
+ *   or past --redis-timeout, ERROR UNAVAILABLE (14) at once.
+ *   PUBLISH_ONCE keys stay local (idem.c), kept when Redis answers.
  * - A SUBSCRIBE whose cursor the mirror covers is answered from it; one
  *   it does not cover is read from Redis (fastsse_read: the newest
  *   --history-max-events entries after the cursor per channel) with the
@@ -50,17 +59,28 @@
  *   answered as ever.
  *
  * Bounds and policy:
+ * - A batch being built: RSTORE_BATCH_MAX (256) events and
+ *   RSTORE_BATCH_BYTES (1 MiB) of channels, types and data; a publish
+ *   that would pass either sends the batch first (so one event larger
+ *   than 1 MiB goes alone).  Its FCALL has at most RSTORE_ARGV_MAX
+ *   arguments.
+ * - Publishes waiting (in a batch being built or sent): RSTORE_PUB_MAX;
+ *   past it ERROR UNAVAILABLE, counted in redis_publish_errors.  A batch
+ *   that cannot be sent (Redis went down, memory) is answered
+ *   UNAVAILABLE, in order, before the loop sleeps.
+ * - A pub/sub message is a batch: at most RMSG_BATCH_MAX events and
+ *   RMSG_MESSAGE_MAX bytes (rmsg.h), refused past them.
  * - Held pub/sub messages during a catch-up: RSTORE_BUFFER_MAX messages
- *   and RSTORE_BUFFER_BYTES bytes; past either they are all dropped and
- *   another catch-up follows the running one (which reads them back from
- *   Redis), counted in redis_catchups.
+ *   (each a batch) and RSTORE_BUFFER_BYTES bytes; past either they are
+ *   all dropped and another catch-up follows the running one (which
+ *   reads them back from Redis), counted in redis_catchups.
  * - A catch-up reads at most RSTORE_CATCHUP_MAX events; past it the mirror
  *   starts over at Redis's seq (history_rebase) and every subscriber
  *   connection is closed, so that each stream resumes from its cursor
  *   through Redis reads; logged.
- * - Publishes waiting for Redis: at most REDISCONN_MAX_PENDING (the
- *   connection's bound); past it ERROR UNAVAILABLE, counted in
- *   redis_publish_errors.
+ * - Batches waiting for Redis: at most REDISCONN_MAX_PENDING (the
+ *   connection's bound); past it the batch is answered UNAVAILABLE,
+ *   counted in redis_publish_errors.
  * - A replay read from Redis: at most --history-max-events entries per
  *   channel, and its events may not pass the replay budget (--max-memory
  *   less the replayed bytes queued): past it ERROR BUSY, as conn.c does.
@@ -100,6 +120,17 @@
 
 #define RSTORE_KEY_MAX	(RSTORE_PREFIX_MAX + 16)
 #define RSTORE_FIFO0	64
+#define RSTORE_BATCH_MAX	RMSG_BATCH_MAX	/* events per batch */
+#define RSTORE_BATCH_BYTES	(1024 * 1024)	/* channel, type, data bytes */
+#define RSTORE_PUB_MAX		100000		/* publishes waiting */
+/* FCALL, name, numkeys, meta, chans, streams, max, pub/sub, k, names,
+   3 per event. */
+#define RSTORE_ARGV_MAX		(9 + 2 * RSTORE_BATCH_MAX + \
+				    3 * RSTORE_BATCH_MAX)
+
+/* rstore_pub.flags */
+#define RSTORE_PUB_LAST		0x1	/* the last publish of its batch */
+#define RSTORE_PUB_FAILED	0x2	/* its batch was never sent */
 
 /* A publish waiting for Redis, or an ERROR to send after the one before. */
 struct rstore_pub {
@@ -111,6 +142,19 @@ struct rstore_pub {
 	size_t		 msglen;
 	size_t		 keylen;	/* PUBLISH_ONCE: the key follows the
 					   channel in msg */
+	int		 flags;		/* RSTORE_PUB_* */
+};
+
+/* A publish of the batch being built: offsets into rstore.bbuf. */
+struct rstore_bev {
+	size_t		 chn;		/* index into the batch's channels */
+	size_t		 type, typelen;
+	size_t		 data, datalen;
+};
+
+/* A distinct channel of the batch being built. */
+struct rstore_bchan {
+	size_t		 name, namelen;	/* in rstore.bbuf */
 };
 
 #define RSTORE_RCACHE_MAX	1024		/* answered channel reads kept */
@@ -205,6 +249,21 @@ struct rstore {
 	size_t		 nheld, heldcap, heldbytes;
 	struct rstore_pub *fifo;	/* ring */
 	size_t		 fhead, fcount, fcap;
+	uint64_t	 fpopped;	/* entries ever taken from the FIFO */
+	/* The batch being built (see the top): */
+	ev_prepare	 flush;
+	char		*bbuf;		/* channels, types, data */
+	size_t		 blen, bcap;
+	struct rstore_bev bevs[RSTORE_BATCH_MAX];
+	size_t		 nbev;
+	struct rstore_bchan bchans[RSTORE_BATCH_MAX];
+	size_t		 nbchan;
+	uint64_t	 bfirst, blast;	/* FIFO index (as fpopped counts) of
+					   the batch's first, last publish */
+	char		 bkeys[RSTORE_BATCH_MAX][RSTORE_KEY_MAX +
+			    VALIDATE_CHANNEL_MAX];	/* its streams */
+	const char	*argv[RSTORE_ARGV_MAX];		/* its FCALL */
+	size_t		 argvlen[RSTORE_ARGV_MAX];
 	TAILQ_HEAD(, rstore_pread) reads;
 	TAILQ_HEAD(, rstore_pread) ready;	/* being answered */
 	struct rstore_rreses rcache;
@@ -238,6 +297,9 @@ static void	rstore_wake(struct rstore *);
 static void	rstore_pread_free(struct rstore_pread *);
 static void	rstore_rres_unref(struct rstore *, struct rstore_rres *);
 static void	rstore_rres_uncache(struct rstore *, struct rstore_rres *);
+static void	rstore_flush_cb(struct ev_loop *, ev_prepare *, int);
+static void	rstore_version_cb(const redisReply *, void *);
+static void	rstore_answer_failed(struct rstore *);
 
 /*
  * Starts Redis mode: the mirror waits for Redis (nothing is covered until
@@ -290,6 +352,8 @@ rstore_open(struct server *s, const struct rstore_config *cfg)
 	    RSTORE_TRIM_INTERVAL);
 	rs->trim_timer.data = rs;
 	ev_timer_start(s->loop, &rs->trim_timer);
+	ev_prepare_init(&rs->flush, rstore_flush_cb);
+	rs->flush.data = rs;
 	return (0);
 }
 
@@ -322,6 +386,7 @@ rstore_close(struct server *s)
 		return;
 	rs->closing = 1;
 	ev_timer_stop(s->loop, &rs->trim_timer);
+	ev_prepare_stop(s->loop, &rs->flush);
 	redisconn_free(rs->rc);
 	while ((pr = TAILQ_FIRST(&rs->reads)) != NULL) {
 		TAILQ_REMOVE(&rs->reads, pr, entry);
@@ -337,6 +402,7 @@ rstore_close(struct server *s)
 	for (i = 0; i < rs->fcount; i++)
 		free(rs->fifo[(rs->fhead + i) % rs->fcap].msg);
 	free(rs->fifo);
+	free(rs->bbuf);
 	rstore_held_clear(rs);
 	free(rs->held);
 	s->rstore = NULL;
@@ -370,7 +436,30 @@ rstore_up_cb(void *arg)
 
 	rs->synced = 0;
 	rs->catching = rs->helloing = rs->again = 0;
+	(void)redisconn_command(rs->rc, rstore_version_cb, rs,
+	    "FCALL fastsse_version 0");
 	rstore_hello(rs);
+}
+
+/*
+ * The version of the library in Redis: another one means a broker of
+ * another version loaded its own since (FUNCTION LOAD REPLACE), and
+ * publishes or pub/sub messages of one of them will fail: said clearly.
+ */
+static void
+rstore_version_cb(const redisReply *r, void *arg)
+{
+	struct rstore	*rs = arg;
+
+	if (rs->closing || r == NULL)
+		return;
+	if (r->type != REDIS_REPLY_INTEGER || r->integer != RSCRIPT_VERSION)
+		log_warnx("redis: the fastsse library in Redis is %s%s, this "
+		    "broker's is version %d: brokers of different versions "
+		    "share this Redis; run the same version on all of them",
+		    r->type == REDIS_REPLY_ERROR ? "an older one: " :
+		    "another version", r->type == REDIS_REPLY_ERROR ?
+		    r->str : "", RSCRIPT_VERSION);
 }
 
 /* Lost: what was in flight was answered; hold nothing until up. */
@@ -514,54 +603,66 @@ rstore_apply(struct rstore *rs, const char *chn, size_t chnlen, uint64_t seq,
 }
 
 /*
- * One pub/sub message on the live path (see the top); strict: it follows
- * a read at one instant (rstore_drain).
+ * One pub/sub message (a batch of seq-contiguous events) on the live path
+ * (see the top), event by event; strict: it follows a read at one instant
+ * (rstore_drain).  A gap or another epoch holds the whole message: the
+ * events of it already applied are old when it comes back.
  */
 static void
 rstore_live(struct rstore *rs, const char *p, size_t len, int strict)
 {
 	struct history		*h = &rs->s->history;
+	struct rmsg_batch	 b;
 	struct rmsg_event	 ev;
+	size_t			 i;
+	int			 stop = 0;
 
-	if (rmsg_decode(p, len, &ev) == -1) {
+	if (rmsg_decode(p, len, &b) == -1) {
 		if (!rs->warned_bad)
-			log_warnx("redis: a message on %s does not decode, "
+			log_warnx("redis: a message on %s does not decode "
+			    "(a broker of another version on this Redis?), "
 			    "skipped", rs->events);
 		rs->warned_bad = 1;
 		rs->bad++;
 		return;
 	}
-	switch (rmsg_next(h->epoch, h->seq, ev.epoch, ev.seq)) {
-	case RMSG_OLD:
-		break;
-	case RMSG_APPLY:
-		rstore_apply(rs, ev.channel, ev.channellen, ev.seq, ev.ms,
-		    ev.type, ev.typelen, ev.data, ev.datalen);
-		break;
-	case RMSG_GAP:
-		if (strict) {
-			if (!rs->warned_bad)
-				log_warnx("redis: event %" PRIu64 " after %"
-				    PRIu64 " on %s was not published by "
-				    "the library, skipped", ev.seq, h->seq,
-				    rs->events);
-			rs->warned_bad = 1;
-			rs->bad++;
+	for (i = 0; i < b.n && !stop; i++) {
+		rmsg_event_at(&b, i, &ev);
+		switch (rmsg_next(h->epoch, h->seq, ev.epoch, ev.seq)) {
+		case RMSG_OLD:
+			break;
+		case RMSG_APPLY:
+			rstore_apply(rs, ev.channel, ev.channellen, ev.seq,
+			    ev.ms, ev.type, ev.typelen, ev.data, ev.datalen);
+			break;
+		case RMSG_GAP:
+			stop = 1;
+			if (strict) {
+				if (!rs->warned_bad)
+					log_warnx("redis: event %" PRIu64
+					    " after %" PRIu64 " on %s was not "
+					    "published by the library, "
+					    "skipped", ev.seq, h->seq,
+					    rs->events);
+				rs->warned_bad = 1;
+				rs->bad++;
+				break;
+			}
+			log_debug("redis: event %" PRIu64 " after %" PRIu64
+			    ": catching up", ev.seq, h->seq);
+			rs->synced = 0;
+			rstore_hold(rs, p, len);
+			rstore_catchup(rs);
+			break;
+		case RMSG_EPOCH:
+			stop = 1;
+			rs->synced = 0;
+			rstore_hold(rs, p, len);
+			rstore_hello(rs);
 			break;
 		}
-		log_debug("redis: event %" PRIu64 " after %" PRIu64
-		    ": catching up", ev.seq, h->seq);
-		rs->synced = 0;
-		rstore_hold(rs, p, len);
-		rstore_catchup(rs);
-		break;
-	case RMSG_EPOCH:
-		rs->synced = 0;
-		rstore_hold(rs, p, len);
-		rstore_hello(rs);
-		break;
 	}
-	rmsg_free(&ev);
+	rmsg_free(&b);
 }
 
 /* A RESP string or integer as a number; -1 when it is not one. */
@@ -847,9 +948,114 @@ done:
 	conn_reap(s);
 }
 
+/* Appends bytes to the batch being built; its offset, or -1. */
+static int
+rstore_bput(struct rstore *rs, const char *p, size_t len, size_t *off)
+{
+	char	*nb;
+	size_t	 ncap;
+
+	if (rs->blen + len > rs->bcap) {
+		ncap = rs->bcap ? rs->bcap : 4096;
+		while (ncap < rs->blen + len)
+			ncap *= 2;
+		if ((nb = realloc(rs->bbuf, ncap)) == NULL)
+			return (-1);
+		rs->bbuf = nb;
+		rs->bcap = ncap;
+	}
+	*off = rs->blen;
+	if (len > 0)
+		memcpy(rs->bbuf + rs->blen, p, len);
+	rs->blen += len;
+	return (0);
+}
+
+/* Appends one argument to the FCALL being put together. */
+static void
+rstore_arg(struct rstore *rs, size_t *n, const char *p, size_t len)
+{
+	rs->argv[*n] = p;
+	rs->argvlen[*n] = len;
+	(*n)++;
+}
+
 /*
- * Sends a publish to Redis: answered by rstore_publish_cb, in order.  -1
- * when Redis is down or too much waits: the caller answers UNAVAILABLE.
+ * Sends the batch being built as one FCALL fastsse_publish_batch (see
+ * rscript.c), answered by rstore_publish_cb.  When it cannot be sent
+ * (Redis down, too many waiting) its publishes are marked failed and
+ * answered UNAVAILABLE in order, by rstore_flush_cb or the answer before
+ * them.
+ */
+static void
+rstore_flush(struct rstore *rs)
+{
+	char		 idx[RSTORE_BATCH_MAX][24], nkeys[24], k[24];
+	struct rstore_bchan *bc;
+	struct rstore_bev *be;
+	size_t		 i, n = 0, pos;
+	char		*key;
+
+	if (rs->nbev == 0)
+		return;
+	snprintf(nkeys, sizeof(nkeys), "%zu", 2 + rs->nbchan);
+	snprintf(k, sizeof(k), "%zu", rs->nbchan);
+	rstore_arg(rs, &n, "FCALL", 5);
+	rstore_arg(rs, &n, "fastsse_publish_batch", 21);
+	rstore_arg(rs, &n, nkeys, strlen(nkeys));
+	rstore_arg(rs, &n, rs->meta, strlen(rs->meta));
+	rstore_arg(rs, &n, rs->chans, strlen(rs->chans));
+	for (i = 0; i < rs->nbchan; i++) {
+		bc = &rs->bchans[i];
+		key = rs->bkeys[i];
+		memcpy(key, rs->streampfx, rs->streampfxlen);
+		memcpy(key + rs->streampfxlen, rs->bbuf + bc->name,
+		    bc->namelen);
+		rstore_arg(rs, &n, key, rs->streampfxlen + bc->namelen);
+	}
+	rstore_arg(rs, &n, rs->maxevents, strlen(rs->maxevents));
+	rstore_arg(rs, &n, rs->events, strlen(rs->events));
+	rstore_arg(rs, &n, k, strlen(k));
+	for (i = 0; i < rs->nbchan; i++) {
+		bc = &rs->bchans[i];
+		rstore_arg(rs, &n, rs->bbuf + bc->name, bc->namelen);
+		snprintf(idx[i], sizeof(idx[i]), "%zu", i + 1);
+	}
+	for (i = 0; i < rs->nbev; i++) {
+		be = &rs->bevs[i];
+		rstore_arg(rs, &n, idx[be->chn], strlen(idx[be->chn]));
+		rstore_arg(rs, &n, rs->bbuf + be->type, be->typelen);
+		rstore_arg(rs, &n, rs->bbuf + be->data, be->datalen);
+	}
+	pos = (rs->fhead + (size_t)(rs->blast - rs->fpopped)) % rs->fcap;
+	rs->fifo[pos].flags |= RSTORE_PUB_LAST;
+	if (redisconn_commandargv(rs->rc, rstore_publish_cb, rs, (int)n,
+	    rs->argv, rs->argvlen) == -1) {
+		pos = (rs->fhead + (size_t)(rs->bfirst - rs->fpopped)) %
+		    rs->fcap;
+		rs->fifo[pos].flags |= RSTORE_PUB_FAILED;
+	}
+	rs->nbev = rs->nbchan = rs->blen = 0;
+}
+
+/* Before the loop sleeps: the batch goes out, failed ones are answered. */
+static void
+rstore_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct rstore	*rs = w->data;
+
+	(void)revents;
+	rstore_flush(rs);
+	rstore_answer_failed(rs);
+	ev_prepare_stop(loop, w);
+	conn_reap(rs->s);
+}
+
+/*
+ * Adds a publish to the batch being built (sent before the loop sleeps,
+ * or now when a bound is reached, see the top); answered by
+ * rstore_publish_cb, in order.  -1 when Redis is down or too much waits:
+ * the caller answers UNAVAILABLE.
  */
 int
 rstore_publish(struct server *s, struct conn *c, uint64_t ref,
@@ -858,12 +1064,15 @@ rstore_publish(struct server *s, struct conn *c, uint64_t ref,
 {
 	struct rstore		*rs = s->rstore;
 	struct rstore_pub	*p, *nf;
-	char			 stream[RSTORE_KEY_MAX + VALIDATE_CHANNEL_MAX];
-	const char		*argv[11];
-	size_t			 argvlen[11], ncap, i;
+	struct rstore_bev	*be;
+	size_t			 ncap, i, blen, nbchan;
 
-	if (!redisconn_is_up(rs->rc) || chnlen > VALIDATE_CHANNEL_MAX)
+	if (!redisconn_is_up(rs->rc) || chnlen > VALIDATE_CHANNEL_MAX ||
+	    rs->fcount >= RSTORE_PUB_MAX)
 		goto refused;
+	if (rs->nbev == RSTORE_BATCH_MAX || (rs->nbev > 0 &&
+	    rs->blen + chnlen + typelen + datalen > RSTORE_BATCH_BYTES))
+		rstore_flush(rs);
 	if (rs->fcount == rs->fcap) {
 		ncap = rs->fcap ? rs->fcap * 2 : RSTORE_FIFO0;
 		if ((nf = reallocarray(NULL, ncap, sizeof(*nf))) == NULL)
@@ -875,45 +1084,52 @@ rstore_publish(struct server *s, struct conn *c, uint64_t ref,
 		rs->fhead = 0;
 		rs->fcap = ncap;
 	}
-	memcpy(stream, rs->streampfx, rs->streampfxlen);
-	memcpy(stream + rs->streampfxlen, chn, chnlen);
-	argv[0] = "FCALL";
-	argv[1] = "fastsse_publish";
-	argv[2] = "3";
-	argv[3] = rs->meta;
-	argv[4] = stream;
-	argv[5] = rs->chans;
-	argv[6] = chn;
-	argv[7] = type;
-	argv[8] = data;
-	argv[9] = rs->maxevents;
-	argv[10] = rs->events;
-	for (i = 0; i < 11; i++)
-		argvlen[i] = strlen(argv[i]);
-	argvlen[4] = rs->streampfxlen + chnlen;
-	argvlen[6] = chnlen;
-	argvlen[7] = typelen;
-	argvlen[8] = datalen;
+
+	/* Into the batch: its channel once, then type and data. */
+	blen = rs->blen;
+	nbchan = rs->nbchan;
+	be = &rs->bevs[rs->nbev];
+	for (i = 0; i < rs->nbchan; i++)
+		if (rs->bchans[i].namelen == chnlen && memcmp(rs->bbuf +
+		    rs->bchans[i].name, chn, chnlen) == 0)
+			break;
+	be->chn = i;
+	if (i == rs->nbchan) {
+		if (rstore_bput(rs, chn, chnlen, &rs->bchans[i].name) == -1)
+			goto undo;
+		rs->bchans[i].namelen = chnlen;
+		rs->nbchan++;
+	}
+	if (rstore_bput(rs, type, typelen, &be->type) == -1 ||
+	    rstore_bput(rs, data, datalen, &be->data) == -1)
+		goto undo;
+	be->typelen = typelen;
+	be->datalen = datalen;
+
 	p = &rs->fifo[(rs->fhead + rs->fcount) % rs->fcap];
 	memset(p, 0, sizeof(*p));
 	if (key != NULL) {
 		if ((p->msg = malloc(chnlen + keylen + 1)) == NULL)
-			goto refused;
+			goto undo;
 		memcpy(p->msg, chn, chnlen);
 		memcpy(p->msg + chnlen, key, keylen);
 		p->msglen = chnlen;
 		p->keylen = keylen;
 	}
-	if (redisconn_commandargv(rs->rc, rstore_publish_cb, rs, 11, argv,
-	    argvlen) == -1) {
-		free(p->msg);
-		goto refused;
-	}
 	p->conn = c;
 	p->ref = ref;
+	rs->blast = rs->fpopped + rs->fcount;
+	if (rs->nbev == 0) {
+		rs->bfirst = rs->blast;
+		ev_prepare_start(s->loop, &rs->flush);
+	}
+	rs->nbev++;
 	rs->fcount++;
 	c->unacked++;
 	return (0);
+undo:
+	rs->blen = blen;
+	rs->nbchan = nbchan;
 refused:
 	rs->publish_errors++;
 	return (-1);
@@ -955,48 +1171,58 @@ rstore_fifo_pop(struct rstore *rs)
 
 	rs->fhead = (rs->fhead + 1) % rs->fcap;
 	rs->fcount--;
+	rs->fpopped++;
 	return (p);
 }
 
 /*
- * Redis answered the oldest publish: PUBLISHED with its id, or ERROR
- * UNAVAILABLE; then the ERRORs queued behind it; then a connection
- * that waited for its answers reads on.
+ * Answers the oldest batch in the FIFO: its publishes PUBLISHED with
+ * first, first + 1, ... in order (epoch 0: ERROR UNAVAILABLE), the ERRORs
+ * queued between and behind them; a connection that waited for its
+ * answers reads on.
  */
 static void
-rstore_publish_cb(const redisReply *r, void *arg)
+rstore_answer_pubs(struct rstore *rs, uint64_t epoch, uint64_t first)
 {
-	struct rstore		*rs = arg;
 	struct server		*s = rs->s;
 	struct rstore_pub	 p;
 	struct conn		*c;
 	char			 id[EVENTID_MAX];
-	size_t			 idlen = 0;
-	uint64_t		 epoch, seq;
+	size_t			 idlen;
+	int			 last = 0;
 
-	if (rs->closing || rs->fcount == 0)
-		return;
-	p = rstore_fifo_pop(rs);
-	if (rstore_epoch_seq(r, 2, &epoch, &seq) == 0)
-		idlen = eventid_format(id, sizeof(id), epoch, seq);
-	else {
-		rstore_bad_reply("fastsse_publish", r);
-		rs->publish_errors++;
+	while (rs->fcount > 0 && !last) {
+		p = rstore_fifo_pop(rs);
+		if ((c = p.conn) != NULL && p.code != 0)
+			conn_error_now(c, p.ref, p.code, p.msg, p.msglen);
+		if (p.code != 0) {
+			free(p.msg);
+			continue;
+		}
+		last = p.flags & RSTORE_PUB_LAST;
+		idlen = 0;
+		if (epoch != 0)
+			idlen = eventid_format(id, sizeof(id), epoch, first++);
+		else
+			rs->publish_errors++;
+		if (c != NULL) {
+			c->unacked--;
+			if (idlen > 0) {
+				s->stats.events_published++;
+				if (p.keylen > 0 && idem_add(&s->idem, p.msg,
+				    p.msglen, p.msg + p.msglen, p.keylen, id,
+				    idlen, ev_now(s->loop)) == -1)
+					log_warnx("out of memory: idempotency "
+					    "key not kept");
+			} else
+				s->stats.publish_errors++;
+			conn_publish_result(c, p.ref, idlen > 0 ? id : NULL,
+			    idlen);
+		}
+		free(p.msg);
+		if (c != NULL && c->unacked == 0 && (c->flags & CONN_WAIT))
+			conn_resume(c);
 	}
-	if ((c = p.conn) != NULL) {
-		c->unacked--;
-		if (idlen > 0) {
-			s->stats.events_published++;
-			if (p.keylen > 0 && idem_add(&s->idem, p.msg,
-			    p.msglen, p.msg + p.msglen, p.keylen, id, idlen,
-			    ev_now(s->loop)) == -1)
-				log_warnx("out of memory: idempotency key not "
-				    "kept");
-		} else
-			s->stats.publish_errors++;
-		conn_publish_result(c, p.ref, idlen > 0 ? id : NULL, idlen);
-	}
-	free(p.msg);
 	while (rs->fcount > 0 && rs->fifo[rs->fhead].code != 0) {
 		p = rstore_fifo_pop(rs);
 		if (p.conn != NULL)
@@ -1004,9 +1230,37 @@ rstore_publish_cb(const redisReply *r, void *arg)
 			    p.msglen);
 		free(p.msg);
 	}
-	if (c != NULL && c->unacked == 0 && (c->flags & CONN_WAIT))
-		conn_resume(c);
-	conn_reap(s);
+}
+
+/* Answers the batches at the head of the FIFO that were never sent. */
+static void
+rstore_answer_failed(struct rstore *rs)
+{
+	while (rs->fcount > 0 && (rs->fifo[rs->fhead].flags &
+	    RSTORE_PUB_FAILED) && !rs->closing)
+		rstore_answer_pubs(rs, 0, 0);
+}
+
+/*
+ * Redis answered the oldest batch sent: {epoch, first seq}, or an error,
+ * or nothing (down, timed out): answered as above.
+ */
+static void
+rstore_publish_cb(const redisReply *r, void *arg)
+{
+	struct rstore		*rs = arg;
+	uint64_t		 epoch, first;
+
+	if (rs->closing)
+		return;
+	if (rstore_epoch_seq(r, 2, &epoch, &first) == -1) {
+		rstore_bad_reply("fastsse_publish_batch", r);
+		epoch = first = 0;
+	}
+	rstore_answer_failed(rs);	/* none: they come after */
+	rstore_answer_pubs(rs, epoch, first);
+	rstore_answer_failed(rs);
+	conn_reap(rs->s);
 }
 
 /* Frees a replay read and its events. */

@@ -63,6 +63,13 @@ enum rstore_cursor {
 				   connection's rread holds the answer */
 };
 
+/*
+ * The library's version (fastsse_version); brokers on one Redis must all
+ * run the same one.  2: batched publishes (fastsse_publish_batch).
+ */
+#define RSCRIPT_VERSION		2
+#define RSCRIPT_VERSION_S	"2"
+
 extern const char rscript_library[];
 
 int	 rstore_open(struct server *, const struct rstore_config *);

@@ -14,7 +14,9 @@
 #           a web server (-W, nginx by default), all on one Redis;
 #   nchan   two nginx with Nchan, nchan_redis_url on the same Redis;
 #   single  one host, one broker without --redis: the same load on our
-#           own single-host setup, for the "within 2x" aim.
+#           own single-host setup, for the "within 2x" aim;
+#   redis-base  as redis, with the broker binary $BROKER_BASE (e.g. one
+#           built from an earlier commit): before and after in one run.
 # Scenarios, in order, events of -z bytes published on both hosts (one
 # publisher per host, half the events each; fastsse over the wire
 # protocol to the host's broker, Nchan with pipelined HTTP POSTs):
@@ -103,6 +105,7 @@ fi
 bench_tmpdir redis_bench
 declare -A R	# results: R[system.key]=value
 declare -A H_BROKER H_BROKER_ARGS H_WEB H_PORT	# by host name
+declare -A H_BROKER_BIN	# by host name, when not $BROKER
 
 rcli() { "$REDIS_CLI" -h 127.0.0.1 -p "$RPORT" "$@"; }
 
@@ -140,6 +143,11 @@ start_host() {
 	bsock=$dir/broker.sock
 	fsock=$dir/fcgi.sock
 	[ "$mode" = redis ] && extra="--redis $REDIS_URL"
+	H_BROKER_BIN[$name]=$BROKER
+	if [ "$mode" = redis-base ]; then
+		extra="--redis $REDIS_URL"
+		H_BROKER_BIN[$name]=${BROKER_BASE:?set BROKER_BASE for redis-base}
+	fi
 	H_BROKER_ARGS[$name]="--foreground --socket $bsock --data-dir none $extra"
 	start_broker "$name" || return 1
 	start "$dir/fcgi.log" "$RESPONDER" -d --listen "unix:$fsock" \
@@ -170,7 +178,7 @@ start_host() {
 start_broker() {
 	local name=$1
 	# shellcheck disable=SC2086
-	start "$tmp/$name/broker.log" "$BROKER" ${H_BROKER_ARGS[$name]}
+	start "$tmp/$name/broker.log" "${H_BROKER_BIN[$name]}" ${H_BROKER_ARGS[$name]}
 	HOSTPIDS="$HOSTPIDS $LASTPID"
 	BROKERS="$BROKERS $LASTPID"
 	H_BROKER[$name]=$LASTPID
@@ -266,8 +274,8 @@ start_system() {
 		URLS="$URLS $URLS"
 		PUBS="$PUBS $PUBS"
 		;;
-	redis)
-		start_host a redis && start_host b redis || return 1
+	redis|redis-base)
+		start_host a "$sys" && start_host b "$sys" || return 1
 		wait_redis_connected || return 1
 		;;
 	nchan)
@@ -466,6 +474,11 @@ case " $systems " in *" redis "*)
 		    "(b) p99 x$(ratio "$(v redis.b.p99)" "$(v nchan.b.p99)") ($(v redis.b.p99) ms, aim < 50);" \
 		    "(w) wave time x$(ratio "$(v redis.w.wave)" "$(v nchan.w.wave)"), Redis calls x$(ratio "$(v redis.w.calls)" "$(v nchan.w.calls)");" \
 		    "(v) wave time x$(ratio "$(v redis.v.wave)" "$(v nchan.v.wave)"), Redis calls x$(ratio "$(v redis.v.calls)" "$(v nchan.v.calls)")"
+		;;
+	esac
+	case " $systems " in *" redis-base "*)
+		echo "fastsse+Redis / redis-base: (p) publishes/s x$(ratio "$(v redis.p.pps)" "$(v redis-base.p.pps)");" \
+		    "Redis calls per publish $(v redis.p.percall) vs $(v redis-base.p.percall)"
 		;;
 	esac
 	case " $systems " in *" single "*)

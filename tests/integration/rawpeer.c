@@ -30,6 +30,10 @@
  *		subscribes to CHANNEL from LASTID with a small receive buffer
  *		and says "subscribed" or "error CODE" for the answer, then
  *		reads nothing until FILE exists.
+ *	rawpeer SOCKET burst N CHANNEL...
+ *		sends N PUBLISHes in one write, to the channels in turn,
+ *		data "burst<i>", then prints the answer of each in order:
+ *		the id of a PUBLISHED, "error CODE" of an ERROR.
  *
  * A broker ERROR is printed as "error CODE".  Exit status: 0 when the
  * broker did what is expected (closed the connection), 1 otherwise, 2 on
@@ -422,6 +426,40 @@ rawpeer_replay(int fd, const char *channel, const char *last,
 	return (0);
 }
 
+/* See the top of this file. */
+static int
+rawpeer_burst(int fd, int n, char **chans, int nchans)
+{
+	struct proto_msg m;
+	struct buf	 b;
+	char		 data[32];
+	int		 i, len;
+
+	buf_init(&b, 0);
+	for (i = 0; i < n; i++) {
+		len = snprintf(data, sizeof(data), "burst%d", i);
+		if (proto_encode_publish(&b, (uint64_t)i + 1, chans[i % nchans],
+		    strlen(chans[i % nchans]), NULL, 0, data, (size_t)len) ==
+		    -1)
+			return (2);
+	}
+	rawpeer_send_buf(fd, &b);
+	buf_free(&b);
+	for (i = 0; i < n; i++) {
+		rawpeer_read_frame(fd, &m);
+		if (m.type == PROTO_PUBLISHED)
+			printf("%.*s\n", (int)m.u.published.id.len,
+			    m.u.published.id.ptr);
+		else if (m.type == PROTO_ERROR)
+			printf("error %llu\n",
+			    (unsigned long long)m.u.error.code);
+		else
+			printf("answer %d\n", m.type);
+		proto_msg_free(&m);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -464,6 +502,13 @@ main(int argc, char **argv)
 		fd = rawpeer_connect(argv[1], 4096);
 		rawpeer_hello(fd, PROTO_VERSION, PROTO_ROLE_SUBSCRIBER);
 		return (rawpeer_replay(fd, argv[3], argv[4], argv[5]));
+	}
+	if (strcmp(mode, "burst") == 0) {
+		if (argc < 5)
+			return (2);
+		fd = rawpeer_connect(argv[1], 0);
+		rawpeer_hello(fd, PROTO_VERSION, PROTO_ROLE_PUBLISHER);
+		return (rawpeer_burst(fd, atoi(argv[3]), argv + 4, argc - 4));
 	}
 	fd = rawpeer_connect(argv[1], 0);
 	if (strcmp(mode, "garbage") == 0) {

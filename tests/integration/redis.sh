@@ -7,7 +7,10 @@
 # "pruned"; a cursor ahead waits for the mirror; Redis down makes a
 # publish fail fast and brokers catch up when it is back; a Redis that
 # lost its data gives one reset "epoch"; a Redis that lost its last
-# events (seq below one delivered) gets a new epoch.
+# events (seq below one delivered) gets a new epoch; many publishers at
+# once on two brokers (their publishes batched) get gap-free increasing
+# ids and every stream every event once in order; a batch over several
+# channels keeps each channel's previous seq (p) exact.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 if ! command -v redis-server >/dev/null 2>&1 ||
@@ -257,6 +260,103 @@ timeout 30 "$FASTSSE" tail --socket "$P" --count 1 --last-event-id "$(epoch_of "
     >"$T/notpruned.out"
 is "$(sed -n 's/^data: //p' "$T/notpruned.out")" three \
     "the cursor just before the kept event is not pruned"
+
+# --- Batches: many publishers at once on two brokers (own prefix). ------------
+D=$T/d.sock
+E=$T/e.sock
+start_broker d "$D" --redis "unix:$T/r1.sock" --redis-prefix bt \
+    --redis-timeout 5 --history-max-events 10000 --max-output-buffer 16M
+ok $? "broker d starts (prefix bt)"
+start_broker e "$E" --redis "unix:$T/r1.sock" --redis-prefix bt \
+    --redis-timeout 5 --history-max-events 10000 --max-output-buffer 16M
+ok $? "broker e starts (prefix bt)"
+check "d is connected" wait_until connected "$D"
+check "e is connected" wait_until connected "$E"
+bg "$FASTSSE" tail --socket "$D" --verbose b1 b2 b3 >"$T/td.out" 2>"$T/td.err"
+bg "$FASTSSE" tail --socket "$E" --verbose b1 b2 b3 >"$T/te.out" 2>"$T/te.err"
+wait_until grep -q subscribed "$T/td.err" && wait_until grep -q subscribed "$T/te.err"
+ok $? "a subscriber on d and one on e"
+rcli r1 config resetstat >/dev/null
+pubs=""
+for h in d e; do
+	for c in b1 b2 b3; do
+		awk -v p="$h$c" 'BEGIN { for (i = 1; i <= 500; i++) print p "-" i }' |
+		    "$FASTSSE" publish --lines --socket "$T/$h.sock" "$c" \
+		    >"$T/bt.$h.$c.ids" &
+		pubs="$pubs $!"
+	done
+done
+for p in $pubs; do
+	wait "$p" || diag "publisher $p failed"
+done
+cat "$T"/bt.*.ids >"$T/bt.ids"
+is "$(wc -l <"$T/bt.ids" | tr -d ' ')" 3000 "6 publishers at once: 3000 publishes answered"
+unordered=0
+for f in "$T"/bt.*.*.ids; do
+	if ! ids_ascending "$f"; then
+		unordered=1
+		diag "$f: $(sed 's/.*-//' "$f" | awk 'NR > 1 && $1 <= prev { print NR ": " prev " then " $1 } { prev = $1 }' | head -n 3)"
+	fi
+done
+ok $unordered "each publisher's ids increase in its order"
+is "$(sed 's/-[0-9]*$//' "$T/bt.ids" | sort -u | wc -l | tr -d ' ')" 1 \
+    "one epoch"
+sed 's/.*-//' "$T/bt.ids" | sort -n >"$T/bt.seqs"
+is "$(uniq -d "$T/bt.seqs" | wc -l | tr -d ' ')" 0 "no id given twice"
+is "$(($(tail -n 1 "$T/bt.seqs") - $(head -n 1 "$T/bt.seqs") + 1))" 3000 \
+    "no id skipped (gap-free over both brokers)"
+rpub=$(rcli r1 info commandstats | sed -n 's/^cmdstat_publish:calls=\([0-9]*\),.*/\1/p')
+diag "3000 publishes in ${rpub:-?} batches (Redis PUBLISH calls)"
+check "publishes were batched (fewer PUBLISH calls than events)" \
+    test "${rpub:-3000}" -lt 3000
+check "d's subscriber gets all 3000" wait_until has_events "$T/td.out" 3000
+check "e's subscriber gets all 3000" wait_until has_events "$T/te.out" 3000
+check "d: in id order" increasing "$T/td.out"
+check "e: in id order" increasing "$T/te.out"
+is "$(datas "$T/td.out" | uniq -d | wc -l | tr -d ' ')" 0 "d: each event once"
+is "$(datas "$T/td.out" | wc -l | tr -d ' ')" 3000 "d: every event"
+is "$(seqs "$T/td.out")" "$(seqs "$T/te.out")" "d and e: the same ids in the same order"
+is "$(seqs "$T/td.out" | sort -n)" "$(cat "$T/bt.seqs")" "the ids the publishers got"
+
+# --- A batch over several channels keeps each channel's p exact. -------------
+# p_exact KEY: in stream KEY of prefix bt, each entry's p is the seq of the
+# entry before it (0 for the first).
+p_exact() {
+	rcli r1 xrange "{bt}:ch:$1" - + | awk '
+	    NR % 9 == 1 { id = $1; sub(/-0$/, "", id) }
+	    NR % 9 == 5 { if ($1 != prev) bad = 1; prev = id }
+	    END { exit bad || NR == 0 }'
+}
+rcli r1 config resetstat >/dev/null
+"$RAWPEER" "$D" burst 200 m1 m2 m3 m4 >"$T/burst1.ids"
+"$RAWPEER" "$E" burst 200 m1 m2 m3 m4 >"$T/burst2.ids"
+cat "$T/burst1.ids" "$T/burst2.ids" >"$T/burst.ids"
+is "$(grep -c -- - "$T/burst.ids")" 400 "two bursts of 200 over 4 channels, each answered PUBLISHED"
+check "in order" ids_ascending "$T/burst.ids"
+rz=$(rcli r1 info commandstats | sed -n 's/^cmdstat_zscore:calls=\([0-9]*\),.*/\1/p')
+rpub=$(rcli r1 info commandstats | sed -n 's/^cmdstat_publish:calls=\([0-9]*\),.*/\1/p')
+diag "400 publishes: ${rpub:-?} PUBLISH, ${rz:-?} ZSCORE calls"
+check "batches spanned several channels (ZSCORE calls > PUBLISH calls)" \
+    test "${rz:-0}" -gt "${rpub:-0}"
+for c in m1 m2 m3 m4; do
+	check "$c: p of every entry is the channel's previous seq" p_exact $c
+	is "$(rcli r1 xlen "{bt}:ch:$c")" 100 "$c: 100 entries"
+done
+first=$(head -n 1 "$T/burst2.ids")
+timeout 30 "$FASTSSE" tail --socket "$E" --count 1 --last-event-id \
+    "$(sed -n 1p "$T/burst1.ids")" m2 >"$T/bpr.out"
+check "a cursor on m2 from the first burst: no reset" \
+    test "$(grep -c '^event: reset' "$T/bpr.out")" -eq 0
+is "$(sed -n 's/^data: //p' "$T/bpr.out")" burst1 "and m2's next event"
+
+# --- PUBLISH_ONCE in batches: the key's id is kept (local). ------------------
+k1=$("$FASTSSE" publish --socket "$D" --idempotency-key k1 b1 once)
+k2=$("$FASTSSE" publish --socket "$D" --idempotency-key k1 b1 once)
+is "$k2" "$k1" "a PUBLISH_ONCE repeated on the same broker gets the same id"
+stop_broker d
+ok $? "d stops cleanly"
+stop_broker e
+ok $? "e stops cleanly"
 
 stop_broker a
 ok $? "a stops cleanly"

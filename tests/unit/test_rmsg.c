@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the pure parts of the broker's Redis mode (rmsg.c): the
- * pub/sub payload as Redis's cmsgpack packs it, cut at every byte,
- * with wrong types and random bytes; entry ids and numbers; the live
+ * pub/sub payload (a batch of events) as Redis's cmsgpack packs it, cut
+ * at every byte, with wrong types, broken batches, oversized and random
+ * bytes; entry ids and numbers; the live
  * path's decision; the exact "pruned" rule of a replay read.
  */
 #include <stdint.h>
@@ -14,13 +15,17 @@
 #include "rmsg.h"
 #include "tap.h"
 
-/* What cmsgpack.pack({1796101366393221, 5, 1796101366393, 3, 'news',
-   'message', 'hi'}) returned from Redis 7.0.15. */
+/* What cmsgpack.pack({{1796101366393221, 5, 1796101366393, 3, 'news',
+   'message', 'hi'}, {1796101366393221, 6, 1796101366393, 5, 'news',
+   'message', 'yo'}}) returned from Redis 7.0.15. */
 static const unsigned char redis_payload[] = {
-	0x97, 0xcf, 0x00, 0x06, 0x61, 0x8b, 0x6f, 0xec, 0xa9, 0x85, 0x05,
-	0xcf, 0x00, 0x00, 0x01, 0xa2, 0x2f, 0xfb, 0xe2, 0x79, 0x03, 0xa4,
-	0x6e, 0x65, 0x77, 0x73, 0xa7, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67,
-	0x65, 0xa2, 0x68, 0x69
+	0x92, 0x97, 0xcf, 0x00, 0x06, 0x61, 0x8b, 0x6f, 0xec, 0xa9, 0x85,
+	0x05, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x2f, 0xfb, 0xe2, 0x79, 0x03,
+	0xa4, 0x6e, 0x65, 0x77, 0x73, 0xa7, 0x6d, 0x65, 0x73, 0x73, 0x61,
+	0x67, 0x65, 0xa2, 0x68, 0x69, 0x97, 0xcf, 0x00, 0x06, 0x61, 0x8b,
+	0x6f, 0xec, 0xa9, 0x85, 0x06, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x2f,
+	0xfb, 0xe2, 0x79, 0x05, 0xa4, 0x6e, 0x65, 0x77, 0x73, 0xa7, 0x6d,
+	0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0xa2, 0x79, 0x6f
 };
 
 /* A fixed pseudo-random sequence (xorshift64), so a failure repeats. */
@@ -38,35 +43,36 @@ next_random(void)
 static int
 decodes(const void *p, size_t len)
 {
-	struct rmsg_event	 ev;
+	struct rmsg_batch	 b;
 
-	if (rmsg_decode(p, len, &ev) == -1)
+	if (rmsg_decode(p, len, &b) == -1)
 		return (0);
-	rmsg_free(&ev);
+	rmsg_free(&b);
 	return (1);
 }
 
-/* Packs [epoch, seq, ms, prev, channel, type, data], one element bent. */
+/*
+ * Packs one event [epoch, seq, ms, prev, channel, type, data], one
+ * element bent.
+ */
 static void
-pack(msgpack_sbuffer *sb, int bend)
+pack_event(msgpack_packer *pkp, int bend, uint64_t epoch, uint64_t seq)
 {
-	msgpack_packer	 pk;
+	msgpack_packer	 pk = *pkp;
 
-	msgpack_sbuffer_init(sb);
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, bend == 1 ? 6 : bend == 2 ? 8 : 7);
 	if (bend == 3)
 		msgpack_pack_int64(&pk, -1);
 	else
-		msgpack_pack_uint64(&pk, 1796101366393221ULL);
+		msgpack_pack_uint64(&pk, epoch);
 	if (bend == 4)
 		msgpack_pack_uint64(&pk, 0);
 	else if (bend == 5)
 		msgpack_pack_double(&pk, 5.5);
 	else if (bend == 6)
-		msgpack_pack_double(&pk, 5.0);	/* integral: taken */
+		msgpack_pack_double(&pk, (double)seq);	/* integral: taken */
 	else
-		msgpack_pack_uint64(&pk, 5);
+		msgpack_pack_uint64(&pk, seq);
 	msgpack_pack_uint64(&pk, 1796101366393ULL);
 	if (bend == 7)
 		msgpack_pack_nil(&pk);
@@ -86,19 +92,56 @@ pack(msgpack_sbuffer *sb, int bend)
 		msgpack_pack_nil(&pk);
 }
 
+/* A batch of one event, bent as pack_event. */
+static void
+pack(msgpack_sbuffer *sb, int bend)
+{
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1);
+	pack_event(&pk, bend, 1796101366393221ULL, 5);
+}
+
+/*
+ * A batch of n events from seq 5, each seq the one before + step; the
+ * last of another epoch when epoch2.
+ */
+static void
+pack_batch(msgpack_sbuffer *sb, size_t n, uint64_t step, int epoch2)
+{
+	msgpack_packer	 pk;
+	size_t		 i;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, n);
+	for (i = 0; i < n; i++)
+		pack_event(&pk, 0, 1796101366393221ULL +
+		    (epoch2 && i == n - 1), 5 + i * step);
+}
+
 int
 main(void)
 {
+	struct rmsg_batch	 b;
 	struct rmsg_event	 ev;
 	msgpack_sbuffer		 sb;
-	unsigned char		 junk[64], two[2 * sizeof(redis_payload)];
+	msgpack_packer		 pk;
+	char			*big;
+	unsigned char		 junk[128], two[2 * sizeof(redis_payload)];
 	uint64_t		 v;
 	size_t			 i, k;
 	int			 all, any;
 
 	/* The payload as Redis packs it. */
 	ok(rmsg_decode((const char *)redis_payload, sizeof(redis_payload),
-	    &ev) == 0, "Redis's cmsgpack payload decodes");
+	    &b) == 0, "Redis's cmsgpack payload decodes");
+	is_int((long long)b.n, 2, "two events");
+	is_int((long long)b.epoch, 1796101366393221LL, "the batch's epoch");
+	is_int((long long)b.first, 5, "the batch's first seq");
+	rmsg_event_at(&b, 0, &ev);
 	is_int((long long)ev.epoch, 1796101366393221LL, "epoch");
 	is_int((long long)ev.seq, 5, "seq");
 	is_int((long long)ev.ms, 1796101366393LL, "ms");
@@ -107,7 +150,10 @@ main(void)
 	    "channel");
 	ok(ev.typelen == 7 && memcmp(ev.type, "message", 7) == 0, "type");
 	ok(ev.datalen == 2 && memcmp(ev.data, "hi", 2) == 0, "data");
-	rmsg_free(&ev);
+	rmsg_event_at(&b, 1, &ev);
+	ok(ev.seq == 6 && ev.prev == 5 && ev.datalen == 2 &&
+	    memcmp(ev.data, "yo", 2) == 0, "the second event");
+	rmsg_free(&b);
 
 	all = 1;
 	for (i = 0; i < sizeof(redis_payload); i++)
@@ -139,9 +185,9 @@ main(void)
 	ok(!decodes(sb.data, sb.size), "refused: a fractional seq");
 	msgpack_sbuffer_destroy(&sb);
 	pack(&sb, 6);
-	ok(rmsg_decode(sb.data, sb.size, &ev) == 0 && ev.seq == 5,
+	ok(rmsg_decode(sb.data, sb.size, &b) == 0 && b.first == 5,
 	    "an integral double is a number (Lua's numbers are doubles)");
-	rmsg_free(&ev);
+	rmsg_free(&b);
 	msgpack_sbuffer_destroy(&sb);
 	pack(&sb, 7);
 	ok(!decodes(sb.data, sb.size), "refused: nil prev");
@@ -150,6 +196,87 @@ main(void)
 	ok(!decodes(sb.data, sb.size), "refused: a number as channel");
 	msgpack_sbuffer_destroy(&sb);
 	ok(!decodes("", 0), "refused: empty");
+
+	/* Batches. */
+	ok(!decodes(redis_payload + 1, 37),
+	    "refused: one event alone, not in a batch (the old message)");
+	ok(!decodes("\x90", 1), "refused: a batch of no event");
+	pack_batch(&sb, 3, 1, 0);
+	ok(decodes(sb.data, sb.size), "3 contiguous events decode");
+	msgpack_sbuffer_destroy(&sb);
+	pack_batch(&sb, 3, 2, 0);
+	ok(!decodes(sb.data, sb.size), "refused: a seq skipped in a batch");
+	msgpack_sbuffer_destroy(&sb);
+	pack_batch(&sb, 3, 0, 0);
+	ok(!decodes(sb.data, sb.size), "refused: a seq twice in a batch");
+	msgpack_sbuffer_destroy(&sb);
+	pack_batch(&sb, 3, 1, 1);
+	ok(!decodes(sb.data, sb.size), "refused: two epochs in a batch");
+	msgpack_sbuffer_destroy(&sb);
+	pack_batch(&sb, RMSG_BATCH_MAX, 1, 0);
+	ok(rmsg_decode(sb.data, sb.size, &b) == 0 && b.n == RMSG_BATCH_MAX,
+	    "%d events decode", RMSG_BATCH_MAX);
+	rmsg_event_at(&b, RMSG_BATCH_MAX - 1, &ev);
+	ok(ev.seq == 5 + RMSG_BATCH_MAX - 1, "the last one's seq");
+	rmsg_free(&b);
+	msgpack_sbuffer_destroy(&sb);
+	pack_batch(&sb, RMSG_BATCH_MAX + 1, 1, 0);
+	ok(!decodes(sb.data, sb.size), "refused: %d events",
+	    RMSG_BATCH_MAX + 1);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	pack_event(&pk, 0, 1796101366393221ULL, 5);
+	msgpack_pack_str(&pk, 2);
+	msgpack_pack_str_body(&pk, "hi", 2);
+	ok(!decodes(sb.data, sb.size), "refused: a string as an event");
+	msgpack_sbuffer_destroy(&sb);
+	for (k = 1; k <= 8; k++) {
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 2);
+		pack_event(&pk, 0, 1796101366393221ULL, 5);
+		pack_event(&pk, (int)k, 1796101366393221ULL, 6);
+		ok(!decodes(sb.data, sb.size) || k == 6,
+		    "refused: the second event bent (%zu)", k);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	/* Oversized: one event whose data passes RMSG_MESSAGE_MAX. */
+	if ((big = calloc(1, RMSG_MESSAGE_MAX)) == NULL)
+		return (1);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, 7);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_str(&pk, 1);
+	msgpack_pack_str_body(&pk, "c", 1);
+	msgpack_pack_str(&pk, 0);
+	msgpack_pack_str(&pk, RMSG_MESSAGE_MAX - 64);
+	msgpack_pack_str_body(&pk, big, RMSG_MESSAGE_MAX - 64);
+	ok(decodes(sb.data, sb.size), "%zu bytes decode", sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, 7);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_str(&pk, 1);
+	msgpack_pack_str_body(&pk, "c", 1);
+	msgpack_pack_str(&pk, 0);
+	msgpack_pack_str(&pk, RMSG_MESSAGE_MAX);
+	msgpack_pack_str_body(&pk, big, RMSG_MESSAGE_MAX);
+	ok(!decodes(sb.data, sb.size), "refused: %zu bytes (over %lu)",
+	    sb.size, (unsigned long)RMSG_MESSAGE_MAX);
+	msgpack_sbuffer_destroy(&sb);
+	free(big);
 
 	any = 0;
 	for (i = 0; i < 100000; i++) {
