@@ -142,7 +142,8 @@ async function brokerFds(env) {
 	    'before keeps publishing', ids);
 	tap.ok(await waitFor(() => before.concat(fresh).every((s) =>
 	    s.text.includes('id: ' + id + '\n')), 20000), 'open and new ' +
-	    'streams get its event');
+	    'streams get its event', { ids, texts: before.concat(fresh)
+	    .map((s) => s.text) });
 	for (const x of idle)
 		x.c.destroy();
 	let again = null;
