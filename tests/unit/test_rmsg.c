@@ -122,6 +122,27 @@ pack_batch(msgpack_sbuffer *sb, size_t n, uint64_t step, int epoch2)
 		    (epoch2 && i == n - 1), 5 + i * step);
 }
 
+/* A batch of one event on channel "c" whose data is len bytes of big. */
+static void
+pack_big(msgpack_sbuffer *sb, const char *big, size_t len)
+{
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, 7);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_str(&pk, 1);
+	msgpack_pack_str_body(&pk, "c", 1);
+	msgpack_pack_str(&pk, 0);
+	msgpack_pack_str(&pk, len);
+	msgpack_pack_str_body(&pk, big, len);
+}
+
 int
 main(void)
 {
@@ -245,34 +266,10 @@ main(void)
 	/* Oversized: one event whose data passes RMSG_MESSAGE_MAX. */
 	if ((big = calloc(1, RMSG_MESSAGE_MAX)) == NULL)
 		return (1);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_array(&pk, 7);
-	msgpack_pack_uint64(&pk, 1);
-	msgpack_pack_uint64(&pk, 1);
-	msgpack_pack_uint64(&pk, 1);
-	msgpack_pack_uint64(&pk, 0);
-	msgpack_pack_str(&pk, 1);
-	msgpack_pack_str_body(&pk, "c", 1);
-	msgpack_pack_str(&pk, 0);
-	msgpack_pack_str(&pk, RMSG_MESSAGE_MAX - 64);
-	msgpack_pack_str_body(&pk, big, RMSG_MESSAGE_MAX - 64);
+	pack_big(&sb, big, RMSG_MESSAGE_MAX - 64);
 	ok(decodes(sb.data, sb.size), "%zu bytes decode", sb.size);
 	msgpack_sbuffer_destroy(&sb);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_array(&pk, 7);
-	msgpack_pack_uint64(&pk, 1);
-	msgpack_pack_uint64(&pk, 1);
-	msgpack_pack_uint64(&pk, 1);
-	msgpack_pack_uint64(&pk, 0);
-	msgpack_pack_str(&pk, 1);
-	msgpack_pack_str_body(&pk, "c", 1);
-	msgpack_pack_str(&pk, 0);
-	msgpack_pack_str(&pk, RMSG_MESSAGE_MAX);
-	msgpack_pack_str_body(&pk, big, RMSG_MESSAGE_MAX);
+	pack_big(&sb, big, RMSG_MESSAGE_MAX);
 	ok(!decodes(sb.data, sb.size), "refused: %zu bytes (over %lu)",
 	    sb.size, (unsigned long)RMSG_MESSAGE_MAX);
 	msgpack_sbuffer_destroy(&sb);
