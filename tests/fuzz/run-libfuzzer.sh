@@ -30,12 +30,12 @@ MSGPACK=$(pkg-config --cflags --libs msgpack)
 # shellcheck disable=SC2086
 "$CLANG" $FLAGS -o "$WORK/fuzz_request" "$top/tests/fuzz/fuzz_request.c" \
 	"$top/fcgi/request.c" "$top/fcgi/record.c" "$top/fcgi/http.c" \
-	"$top/shared/buf.c" "$top/shared/validate.c" $MSGPACK
+	"$top/shared/buf.c" "$top/shared/validate.c" "$top/shared/hex.c" $MSGPACK
 
 # shellcheck disable=SC2086
 "$CLANG" $FLAGS -o "$WORK/fuzz_token" "$top/tests/fuzz/fuzz_token.c" \
 	"$top/fcgi/token.c" "$top/fcgi/auth.c" "$top/fcgi/http.c" \
-	"$top/shared/buf.c" "$top/shared/validate.c" "$top/shared/jsonstr.c" \
+	"$top/shared/buf.c" "$top/shared/validate.c" "$top/shared/hex.c" "$top/shared/jsonstr.c" \
 	$(pkg-config --cflags --libs libcrypto jansson)
 
 # Seeds: the make-check targets' own starting inputs would do, but an
