@@ -38,7 +38,7 @@ history_init(struct history *h, uint64_t epoch,
 	h->epoch = epoch;
 	h->seq = 0;
 	h->freed_floor = 0;
-	h->lost_after = h->lost_upto = 0;
+	h->lost_after = h->lost_upto = h->lost_below = 0;
 	h->base = 0;
 	TAILQ_INIT(&h->fifo);
 	h->nevents = h->nbytes = 0;
@@ -211,11 +211,13 @@ history_restore(struct history *h, const char *channel, size_t channellen,
  * without keeping it (HISTORY_LOST).  seq itself is left out: it is the
  * head this run reports, so a client that subscribed after the restart
  * and saw no event yet holds it, while a crashed run reaching the very
- * last id of its reservation is a one-in-JOURNAL_RESERVE case.
+ * last id of its reservation is a one-in-JOURNAL_RESERVE case.  A
+ * cursor below lost_below (0: none) is lost too: after a machine crash,
+ * one before the lost ids would be replayed past them.
  */
 void
 history_resume(struct history *h, uint64_t seq, uint64_t floor,
-    uint64_t lost_after)
+    uint64_t lost_after, uint64_t lost_below)
 {
 	if (seq > h->seq)
 		h->seq = seq;
@@ -225,6 +227,7 @@ history_resume(struct history *h, uint64_t seq, uint64_t floor,
 		h->lost_after = lost_after;
 		h->lost_upto = seq - 1;
 	}
+	h->lost_below = lost_below;
 }
 
 /*
@@ -372,7 +375,8 @@ history_cursor(struct history *h, const char *id, size_t idlen,
 		return (HISTORY_EPOCH);
 	if (eid.seq > h->seq)
 		return (HISTORY_MALFORMED);
-	if (eid.seq > h->lost_after && eid.seq <= h->lost_upto)
+	if (eid.seq < h->lost_below ||
+	    (eid.seq > h->lost_after && eid.seq <= h->lost_upto))
 		return (HISTORY_LOST);
 	if (eid.seq < h->base)
 		return (HISTORY_PRUNED);

@@ -27,6 +27,7 @@ struct history {
 	uint64_t	 freed_floor;	/* max floor of the freed channels */
 	uint64_t	 lost_after;	/* ids in (lost_after, lost_upto] may */
 	uint64_t	 lost_upto;	/* have been used by a run that crashed */
+	uint64_t	 lost_below;	/* a cursor below it may skip lost ids */
 	uint64_t	 base;		/* events after it only (Redis mirror) */
 	struct event_list fifo;		/* every held event, oldest first */
 	size_t		 nevents;
@@ -64,7 +65,7 @@ void		 history_unpublish(struct history *, struct event *);
 int		 history_restore(struct history *, const char *, size_t,
 		    uint64_t, double, const char *, size_t, const char *,
 		    size_t, double);
-void		 history_resume(struct history *, uint64_t, uint64_t,
+void		 history_resume(struct history *, uint64_t, uint64_t, uint64_t,
 		    uint64_t);
 uint64_t	 history_oldest_held(const struct history *);
 struct event	*history_insert(struct history *, struct channel *, uint64_t,

@@ -58,6 +58,11 @@
 #define JOURNAL_LOCK		"lock"
 #define JOURNAL_META_NAME	"journal.meta"
 #define JOURNAL_META_TMP	"journal.meta.tmp"
+#define JOURNAL_RUN_NAME	"journal.run"
+#define JOURNAL_RUN_TMP		"journal.run.tmp"
+#define JOURNAL_RUN_MAX		256	/* bytes of journal.run */
+#define JOURNAL_BOOT_ID		"/proc/sys/kernel/random/boot_id"
+#define JOURNAL_BOOT_MAX	64	/* bytes of a boot id kept */
 #define JOURNAL_SUFFIX		".jnl"
 #define JOURNAL_NAME_LEN	(16 + 4)	/* hex seq + suffix */
 #define JOURNAL_HEAD_LEN	(JOURNAL_HEADER_LEN + 1 + 4 + 8 + 8)
@@ -82,6 +87,9 @@ struct journal {
 	uint64_t	 last;		/* highest seq appended or replayed */
 	uint64_t	 used;		/* ids up to here may exist on disk */
 	uint64_t	 reserved;	/* as synced in journal.meta */
+	enum journal_fsync fsync;	/* this run's, for journal.run */
+	uint64_t	 lost_below;	/* as recorded in journal.run */
+	char		 boot[JOURNAL_BOOT_MAX];
 	uint64_t	 off;		/* bytes of fd that hold whole records */
 	uint64_t	 flushed;	/* writeback started up to here */
 	int		 cut;		/* fd may hold bytes past off */
@@ -445,45 +453,55 @@ journal_now(void)
 }
 
 /*
- * Replaces journal.meta with (epoch, reserved), durably: a new file,
+ * Replaces the file name with len bytes of p, durably: a new file (tmp),
  * synced, renamed over the old one, the directory synced.  A crash at any
- * point leaves either the old or the new meta whole.
+ * point leaves either the old or the new file whole.
  */
+static int
+journal_replace(struct journal *j, const char *name, const char *tmp,
+    const char *p, size_t len, char *err, size_t errlen)
+{
+	int	fd;
+
+	fd = openat(j->dirfd, tmp,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		journal_err(err, errlen, "%s/%s: %s", j->dir, tmp,
+		    strerror(errno));
+		return (-1);
+	}
+	if (journal_pwrite(fd, p, len, 0) == -1 || fsync(fd) == -1) {
+		journal_err(err, errlen, "%s/%s: %s", j->dir, tmp,
+		    strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	close(fd);
+	if (renameat(j->dirfd, tmp, j->dirfd, name) == -1 ||
+	    fsync(j->dirfd) == -1) {
+		journal_err(err, errlen, "%s/%s: %s", j->dir, name,
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Replaces journal.meta with (epoch, reserved), durably. */
 static int
 journal_meta_store(struct journal *j, uint64_t reserved, char *err,
     size_t errlen)
 {
 	struct buf	b;
-	char		rec[JOURNAL_META_LEN];
-	int		fd, r = -1;
+	int		r = -1;
 
 	buf_init(&b, 0);
 	if (journal_encode_meta(&b, j->epoch, reserved) == -1) {
 		journal_err(err, errlen, "out of memory");
 		goto done;
 	}
-	memcpy(rec, buf_head(&b), sizeof(rec));
-	fd = openat(j->dirfd, JOURNAL_META_TMP,
-	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		journal_err(err, errlen, "%s/%s: %s", j->dir,
-		    JOURNAL_META_TMP, strerror(errno));
+	if (journal_replace(j, JOURNAL_META_NAME, JOURNAL_META_TMP,
+	    buf_head(&b), JOURNAL_META_LEN, err, errlen) == -1)
 		goto done;
-	}
-	if (journal_pwrite(fd, rec, sizeof(rec), 0) == -1 ||
-	    fsync(fd) == -1) {
-		journal_err(err, errlen, "%s/%s: %s", j->dir,
-		    JOURNAL_META_TMP, strerror(errno));
-		close(fd);
-		goto done;
-	}
-	close(fd);
-	if (renameat(j->dirfd, JOURNAL_META_TMP, j->dirfd,
-	    JOURNAL_META_NAME) == -1 || fsync(j->dirfd) == -1) {
-		journal_err(err, errlen, "%s/%s: %s", j->dir,
-		    JOURNAL_META_NAME, strerror(errno));
-		goto done;
-	}
 	j->reserved = reserved;
 	j->st.reserved = reserved;
 	r = 0;
@@ -514,6 +532,122 @@ journal_meta_load(struct journal *j, uint64_t *epoch, uint64_t *reserved)
 	*epoch = r.epoch;
 	*reserved = r.seq;
 	return (1);
+}
+
+/*
+ * This machine's boot id, so that a start-up can tell a crash of the
+ * broker alone (the kernel still writes out what the dead run wrote) from
+ * a crash of the machine (what was not synced may be gone).  "unknown"
+ * where the system has none: every crash then counts as a machine crash.
+ */
+static void
+journal_boot_id(char *buf, size_t size)
+{
+	ssize_t	n = -1;
+	size_t	i;
+	int	fd;
+
+	if ((fd = open(JOURNAL_BOOT_ID, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, size - 1);
+		close(fd);
+	}
+	for (i = 0; n > 0 && i < (size_t)n; i++)
+		if (!(buf[i] >= '0' && buf[i] <= '9') &&
+		    !(buf[i] >= 'a' && buf[i] <= 'f') && buf[i] != '-')
+			break;
+	if (n <= 0 || i == 0)
+		snprintf(buf, size, "unknown");
+	else
+		buf[i] = '\0';
+}
+
+/* What journal.run says of the run that wrote it last. */
+struct journal_run {
+	int		 found;
+	int		 running;	/* it never closed the journal */
+	char		 boot[JOURNAL_BOOT_MAX];
+	enum journal_fsync fsync;
+	uint64_t	 lost_below;
+};
+
+/*
+ * Records this run in journal.run: whether it is running or stopped (a
+ * start-up that finds "running" follows a crash), the boot it runs in,
+ * its fsync mode, and below which id a cursor may have missed events a
+ * machine crash took (kept across runs until retention passes it).
+ */
+static int
+journal_run_store(struct journal *j, int running, char *err, size_t errlen)
+{
+	char	line[JOURNAL_RUN_MAX];
+	int	len;
+
+	len = snprintf(line, sizeof(line), "%s boot %s fsync %s lost-below %"
+	    PRIu64 "\n", running ? "running" : "stopped", j->boot,
+	    journal_fsync_name(j->fsync), j->lost_below);
+	if (len < 0 || (size_t)len >= sizeof(line)) {
+		journal_err(err, errlen, "%s/%s: too long", j->dir,
+		    JOURNAL_RUN_NAME);
+		return (-1);
+	}
+	return (journal_replace(j, JOURNAL_RUN_NAME, JOURNAL_RUN_TMP, line,
+	    (size_t)len, err, errlen));
+}
+
+/*
+ * Reads journal.run; found stays 0 when it is absent or unreadable (a
+ * directory from before the file: nothing is inferred from it).
+ */
+static void
+journal_run_load(struct journal *j, struct journal_run *run)
+{
+	char	line[JOURNAL_RUN_MAX + 1], state[16], fsync_name[16];
+	ssize_t	n;
+	int	fd;
+
+	memset(run, 0, sizeof(*run));
+	fd = openat(j->dirfd, JOURNAL_RUN_NAME,
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	line[n] = '\0';
+	if (sscanf(line, "%15s boot %63s fsync %15s lost-below %" SCNu64,
+	    state, run->boot, fsync_name, &run->lost_below) != 4 ||
+	    journal_fsync_parse(fsync_name, &run->fsync) == -1)
+		return;
+	run->running = strcmp(state, "running") == 0;
+	run->found = 1;
+}
+
+/*
+ * After a crash of the machine (the last run never stopped, and the boot
+ * changed) with fsync everysec or no, events that were acknowledged and
+ * sent may be gone from the disk.  A cursor before them would get what was
+ * kept and then the new events, past the gap: so every cursor below the
+ * ids that run could have used is reset "lost" from now on, until the
+ * history no longer holds anything it could resume from (floor).  After a
+ * crash of the broker alone, or with always, nothing sent is missing.
+ */
+static void
+journal_run_check(struct journal *j, const struct journal_run *run,
+    uint64_t floor, struct journal_info *info)
+{
+	if (!run->found)
+		return;
+	j->lost_below = run->lost_below;
+	if (run->running && run->fsync != JOURNAL_FSYNC_ALWAYS &&
+	    (strcmp(run->boot, j->boot) != 0 ||
+	    strcmp(j->boot, "unknown") == 0)) {
+		info->machine_crash = 1;
+		if (j->used > j->lost_below)
+			j->lost_below = j->used;
+	}
+	if (j->lost_below <= floor)
+		j->lost_below = 0;
 }
 
 /* Writes our pid into the lock file (again, after a fork). */
@@ -935,6 +1069,7 @@ journal_open(const struct journal_config *cfg, journal_replay_cb cb,
     void *arg, struct journal_info *info, char *err, size_t errlen)
 {
 	struct journal	*j;
+	struct journal_run run;
 	uint64_t	 epoch, reserved;
 	size_t		 i;
 	int		 m;
@@ -950,6 +1085,8 @@ journal_open(const struct journal_config *cfg, journal_replay_cb cb,
 	j->lockfd = j->fd = -1;
 	j->segment_max = cfg->segment_max ? cfg->segment_max :
 	    JOURNAL_SEGMENT_MAX;
+	j->fsync = cfg->fsync;
+	journal_boot_id(j->boot, sizeof(j->boot));
 	buf_init(&j->wbuf, 0);
 	if (mkdir(cfg->dir, 0700) == -1 && errno != EEXIST) {
 		journal_err(err, errlen, "%s: %s", cfg->dir, strerror(errno));
@@ -1009,6 +1146,13 @@ journal_open(const struct journal_config *cfg, journal_replay_cb cb,
 	info->floor = j->nsegs > 0 ? j->segs[0].first - 1 : j->used;
 	info->last = j->last;
 	info->reserved = j->used;
+	if (m == 1) {
+		journal_run_load(j, &run);
+		journal_run_check(j, &run, info->floor, info);
+	}
+	info->lost_below = j->lost_below;
+	if (journal_run_store(j, 1, err, errlen) == -1)
+		goto fail;
 	return (j);
 fail:
 	journal_free_(j);
@@ -1306,6 +1450,8 @@ journal_close(struct journal *j, char *err, size_t errlen)
 		rc = -1;
 	else if (j->used != j->reserved &&
 	    journal_meta_store(j, j->used, err, errlen) == -1)
+		rc = -1;
+	else if (journal_run_store(j, 0, err, errlen) == -1)
 		rc = -1;
 	journal_free_(j);
 	return (rc);

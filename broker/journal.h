@@ -19,7 +19,8 @@
  *            "pruned" reset).  Ids in (info.last, info.reserved] may have
  *            been handed out by a run that crashed before they reached
  *            the disk: a cursor among them gets a reset (they are lost),
- *            never a silent gap.
+ *            never a silent gap.  After a machine crash with fsync
+ *            everysec or no, every cursor below info.lost_below too.
  *   accept   after history_publish() assigned seq, journal_append() the
  *            event (buffered, cheap).  When it fails the publish is
  *            refused and the history takes the event back.
@@ -50,8 +51,11 @@
  * Redis rather than by the history.
  *
  * On disk, in the directory: "lock" (held with flock while a broker runs),
- * "journal.meta" (the epoch and the reservation, replaced atomically) and
- * segments "<first seq, 16 hex digits>.jnl".  Every record is
+ * "journal.meta" (the epoch and the reservation, replaced atomically),
+ * "journal.run" (a line: "running" or "stopped", the boot id, the fsync
+ * mode, and below which id a cursor is lost since a machine crash;
+ * replaced atomically at open and at close) and segments "<first seq, 16
+ * hex digits>.jnl".  Every record is
  * [crc32 (4)][length (4)][kind (1), payload], little-endian, the CRC
  * covering length, kind and payload.  A segment starts with a HEAD record
  * (version, epoch, first seq) and, unless it is the newest, ends with an
@@ -105,6 +109,7 @@ struct journal_config {
 	uint64_t	 epoch;		/* used only for a new directory */
 	size_t		 segment_max;	/* 0: JOURNAL_SEGMENT_MAX */
 	int		 recover;	/* keep what is intact before damage */
+	enum journal_fsync fsync;	/* this run's, kept in journal.run */
 };
 
 /* One event as the history holds it; pointers valid during a call. */
@@ -137,6 +142,8 @@ struct journal_info {
 	uint64_t	 replayed;	/* events */
 	uint64_t	 torn_bytes;	/* cut from the newest segment's tail */
 	int		 recovered;	/* damage was found and set aside */
+	int		 machine_crash;	/* the last run died with the machine */
+	uint64_t	 lost_below;	/* a cursor below it may have a gap */
 };
 
 struct journal_stats {

@@ -70,7 +70,7 @@ store_replay_cb(const struct journal_event *jev, void *arg)
 	if (!r->started) {
 		/* Its frames carry ids: the journal's epoch first. */
 		r->h->epoch = r->info->epoch;
-		history_resume(r->h, 0, jev->seq - 1, 0);
+		history_resume(r->h, 0, jev->seq - 1, 0, 0);
 		r->started = 1;
 	}
 	if (history_restore(r->h, jev->channel, jev->channellen, jev->seq,
@@ -108,6 +108,7 @@ store_open(struct server *s, const char *dir, enum journal_fsync fsync,
 	cfg.dir = dir;
 	cfg.epoch = h->epoch;
 	cfg.recover = recover;
+	cfg.fsync = fsync;
 	r.h = h;
 	r.info = &info;
 	r.now = t0 = ev_time();
@@ -121,7 +122,8 @@ store_open(struct server *s, const char *dir, enum journal_fsync fsync,
 		return (-1);
 	}
 	h->epoch = info.epoch;
-	history_resume(h, info.reserved, info.floor, info.last);
+	history_resume(h, info.reserved, info.floor, info.last,
+	    info.lost_below);
 	if (info.recovered)
 		log_warnx("%s: recovered: damaged segments set aside as "
 		    "*.damaged, history kept up to id %" PRIu64, dir,
@@ -135,6 +137,14 @@ store_open(struct server *s, const char *dir, enum journal_fsync fsync,
 		    "used by a run that stopped without closing the journal; "
 		    "a cursor among them is reset as \"lost\"", dir,
 		    info.last + 1, info.reserved - 1);
+	if (info.machine_crash)
+		log_warnx("%s: the last run ended with the machine, with fsync "
+		    "not always: events it acknowledged may be lost, so every "
+		    "cursor before id %" PRIu64 " is reset as \"lost\"",
+		    dir, info.lost_below);
+	else if (info.lost_below != 0)
+		log_info("%s: a machine crash lost events: a cursor before id %"
+		    PRIu64 " is reset as \"lost\"", dir, info.lost_below);
 	return (0);
 }
 

@@ -561,7 +561,7 @@ test_store(void)
 	ch = channel_find(&h.channels, "c", 1);
 	tap_ok(ch != NULL && ch->floor == 10, "restore: the floor rises");
 	tap_ok(channel_oldest(ch)->time == 101, "restore: times are kept");
-	history_resume(&h, 100, 8, 15);
+	history_resume(&h, 100, 8, 15, 0);
 	chs[0] = history_channel(&h, "e", 1);
 	tap_ok(chs[0]->floor >= 8, "resume: a new channel starts at the "
 	    "journal's floor");
@@ -586,6 +586,17 @@ test_store(void)
 	len = history_format_id(&h, 101, id, sizeof(id));
 	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_OK,
 	    "resume: a new id is not lost");
+	history_resume(&h, 100, 8, 15, 100);
+	len = history_format_id(&h, 15, id, sizeof(id));
+	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_LOST,
+	    "machine crash: a cursor at a kept id, before the lost ones, is "
+	    "lost too");
+	len = history_format_id(&h, 100, id, sizeof(id));
+	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_OK,
+	    "machine crash: the head is not");
+	len = history_format_id(&h, 101, id, sizeof(id));
+	tap_ok(history_cursor(&h, id, len, chs, 1, &after) == HISTORY_OK &&
+	    after == 101, "machine crash: nor a new id");
 	tap_ok(history_oldest_held(&h) == 15, "the oldest held event");
 	history_free(&h);
 

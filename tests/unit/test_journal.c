@@ -3,7 +3,8 @@
  * broker/journal.c: the record format (pure: every byte offset, every
  * flipped byte, hostile lengths, random input), then the journal over
  * files in a private temporary directory: append, reopen and replay,
- * rotation, pruning, ids reserved across a crash, the lock, a torn tail,
+ * rotation, pruning, ids reserved across a crash, a machine crash told
+ * from a broker crash (journal.run), the lock, a torn tail,
  * damage in the middle with and without recovery, a full disk (a file
  * size limit), and 100 seeded trials of cut and flipped bytes.
  */
@@ -46,6 +47,7 @@ struct got {
 
 static char	 base[256];
 static char	 scratch[4096];
+static enum journal_fsync jfsync;	/* the mode jopen gives */
 
 static void	 fmt(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -234,6 +236,7 @@ jopen(const char *dir, size_t segmax, int recover, struct got *g,
 	cfg.epoch = EPOCH;
 	cfg.segment_max = segmax;
 	cfg.recover = recover;
+	cfg.fsync = jfsync;
 	scratch[0] = '\0';
 	return (journal_open(&cfg, g != NULL ? collect_cb : NULL, g, info,
 	    scratch, sizeof(scratch)));
@@ -586,6 +589,96 @@ test_reserved(void)
 	if (j != NULL)
 		journal_close(j, scratch, sizeof(scratch));
 	got_free(&g);
+}
+
+/* Writes text as dir's journal.run, as a run on another boot left it. */
+static int
+write_run(const char *dir, const char *text)
+{
+	char	p[512];
+	FILE	*f;
+
+	fmt(p, sizeof(p), "%s/journal.run", dir);
+	if ((f = fopen(p, "w")) == NULL)
+		return (-1);
+	fputs(text, f);
+	return (fclose(f));
+}
+
+/*
+ * A crash of the broker alone loses nothing that was sent; a crash of the
+ * machine (the boot changed) with everysec or no may have: every cursor
+ * below the dead run's ids is then lost, in this run and the next ones,
+ * until retention passes them.  With always nothing sent can be lost.
+ */
+static void
+test_machine_crash(void)
+{
+	struct journal_info	 info;
+	struct journal		*j;
+	const char		*dir = newdir("boot");
+	uint64_t		 r, below;
+	char			 text[256];
+
+	jfsync = JOURNAL_FSYNC_EVERYSEC;
+	is_int(crash_after(crash_10, dir), 0, "everysec: a run crashes");
+	j = jopen(dir, 4096, 0, NULL, &info);
+	ok(j != NULL && !info.machine_crash && info.lost_below == 0,
+	    "the same boot: a broker crash, no cursor before it is lost");
+	if (j == NULL)
+		return;
+	journal_close(j, scratch, sizeof(scratch));
+
+	is_int(crash_after(crash_10, dir), 0, "everysec: a run crashes again");
+	ok(write_run(dir, "running boot 0123-other fsync everysec "
+	    "lost-below 0\n") == 0, "as if on another boot");
+	j = jopen(dir, 4096, 0, NULL, &info);
+	ok(j != NULL && info.machine_crash && info.lost_below == info.reserved
+	    && info.lost_below > info.last,
+	    "another boot: a machine crash, every cursor before the dead "
+	    "run's ids is lost (below %llu)",
+	    (unsigned long long)info.lost_below);
+	if (j == NULL)
+		return;
+	below = info.lost_below;
+	r = info.reserved;
+	ok(append_range(j, r + 1, r + 5) == 0, "new events after them");
+	journal_close(j, scratch, sizeof(scratch));
+	j = jopen(dir, 4096, 0, NULL, &info);
+	ok(j != NULL && !info.machine_crash && info.lost_below == below,
+	    "a clean restart keeps that bound");
+	if (j == NULL)
+		return;
+	journal_close(j, scratch, sizeof(scratch));
+
+	jfsync = JOURNAL_FSYNC_ALWAYS;
+	is_int(crash_after(crash_10, dir), 0, "always: a run crashes");
+	fmt(text, sizeof(text), "running boot 0123-other fsync always "
+	    "lost-below %llu\n", (unsigned long long)below);
+	write_run(dir, text);
+	j = jopen(dir, 4096, 0, NULL, &info);
+	ok(j != NULL && !info.machine_crash && info.lost_below == below,
+	    "always: a machine crash loses nothing sent, the bound stays");
+	if (j == NULL)
+		return;
+	r = info.reserved;
+	ok(append_range(j, r + 1, r + 400) == 0 &&
+	    journal_prune(j, r + 300, scratch, sizeof(scratch)) > 0,
+	    "retention passes the bound");
+	journal_close(j, scratch, sizeof(scratch));
+	j = jopen(dir, 4096, 0, NULL, &info);
+	ok(j != NULL && info.floor >= below && info.lost_below == 0,
+	    "then no cursor is lost any more (floor %llu)",
+	    (unsigned long long)info.floor);
+	if (j != NULL)
+		journal_close(j, scratch, sizeof(scratch));
+
+	write_run(dir, "garbage\n");
+	j = jopen(dir, 4096, 0, NULL, &info);
+	ok(j != NULL && !info.machine_crash && info.lost_below == 0,
+	    "an unreadable journal.run is ignored");
+	if (j != NULL)
+		journal_close(j, scratch, sizeof(scratch));
 }
 
 static void
@@ -955,6 +1048,7 @@ main(void)
 	test_reopen();
 	test_rotation_prune();
 	test_reserved();
+	test_machine_crash();
 	test_lock();
 	test_torn_tail();
 	test_middle();
