@@ -1381,6 +1381,44 @@ journal_sync(struct journal *j, char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * For a sync off the loop (everysec): writes the buffered records and
+ * sets *fd to a duplicate of the newest segment's descriptor, for the
+ * caller to fdatasync and close, then journal_sync_end.  *fd is -1 when
+ * nothing written is unsynced.  -1 when the write or the dup fails.
+ */
+int
+journal_sync_begin(struct journal *j, int *fd, char *err, size_t errlen)
+{
+	*fd = -1;
+	if (j->fd == -1)
+		return (0);
+	if (journal_write(j, err, errlen) == -1)
+		return (-1);
+	if (!j->dirty)
+		return (0);
+	if ((*fd = fcntl(j->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		journal_err(err, errlen, "%s: dup: %s", j->dir,
+		    strerror(errno));
+		return (-1);
+	}
+	j->dirty = 0;		/* a write from now on makes it dirty again */
+	return (0);
+}
+
+/* The end of a sync journal_sync_begin asked for: errnum 0, or its errno. */
+void
+journal_sync_end(struct journal *j, int errnum)
+{
+	if (errnum != 0) {
+		j->st.write_errors++;
+		j->dirty = 1;
+		return;
+	}
+	j->st.syncs++;
+	j->st.last_sync = journal_now();
+}
+
 /* Bytes appended but not yet written. */
 size_t
 journal_pending(const struct journal *j)

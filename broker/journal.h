@@ -28,8 +28,9 @@
  *            everysec) or journal_sync() (always: every publish of the
  *            iteration is acknowledged after that one fsync, group
  *            commit); with everysec a one-second timer calls
- *            journal_sync().  When either fails, the publishes not yet
- *            acknowledged are refused.
+ *            journal_sync_begin() and a thread syncs the descriptor it
+ *            gives (journal_sync_end() after).  When a write or the always
+ *            sync fails, the publishes not yet acknowledged are refused.
  *   prune    after the history dropped events, journal_prune() with the
  *            seq of the oldest event the history still holds: segments
  *            holding only older events are deleted.  Age and memory
@@ -172,6 +173,8 @@ int		 journal_append(struct journal *, const struct journal_event *,
 		    char *, size_t);
 int		 journal_write(struct journal *, char *, size_t);
 int		 journal_sync(struct journal *, char *, size_t);
+int		 journal_sync_begin(struct journal *, int *, char *, size_t);
+void		 journal_sync_end(struct journal *, int);
 size_t		 journal_pending(const struct journal *);
 int		 journal_dirty(const struct journal *);
 int		 journal_prune(struct journal *, uint64_t, char *, size_t);

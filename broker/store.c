@@ -30,17 +30,21 @@
  * acknowledged is lost.  Each later publish tries the disk again, so
  * publishing resumes by itself when space is back.  The journal's own
  * write buffer is bounded by JOURNAL_WRITE_MAX (journal.c).  With
- * everysec a timer syncs once a second; a failed sync is logged and
- * counted (journal_write_errors), and the next one tries again.  Disk use
+ * everysec a timer asks once a second for a sync, which runs on a thread
+ * of its own (bgsync.c: the loop never waits for the disk); while one
+ * runs the tick is skipped.  A failed sync is logged and counted
+ * (journal_write_errors), and the next one tries again.  Disk use
  * follows the history: once a second the segments holding only events
  * the history no longer holds are deleted (journal_prune).
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bgsync.h"
 #include "conn.h"
 #include "event.h"
 #include "history.h"
@@ -51,6 +55,7 @@
 #define STORE_BATCH0	64	/* first batch array size */
 
 static void	store_sync_cb(struct ev_loop *, ev_timer *, int);
+static void	store_synced(int, void *);
 static void	store_finish(struct server *, const char *);
 
 /* What the replay callback needs. */
@@ -168,6 +173,7 @@ store_start(struct server *s)
 	    STORE_SYNC_INTERVAL);
 	st->sync_timer.data = s;
 	ev_timer_start(s->loop, &st->sync_timer);
+	bgsync_init(&st->bgsync, s->loop, store_synced, s);
 }
 
 /*
@@ -322,11 +328,29 @@ store_sync_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct store	*st = &s->store;
 	char		 err[512];
 
+	int		 fd;
+
 	(void)loop;
 	(void)revents;
-	if (journal_dirty(st->journal) &&
-	    journal_sync(st->journal, err, sizeof(err)) == -1)
+	if (bgsync_busy(&st->bgsync) || !journal_dirty(st->journal))
+		return;
+	if (journal_sync_begin(st->journal, &fd, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
+	else if (fd != -1 && bgsync_request(&st->bgsync, fd) == -1)
+		journal_sync_end(st->journal, EAGAIN);	/* next second */
+}
+
+/* The thread's sync of store_sync_cb ended: counted, logged on failure. */
+static void
+store_synced(int errnum, void *arg)
+{
+	struct server	*s = arg;
+
+	if (s->store.journal == NULL)
+		return;
+	journal_sync_end(s->store.journal, errnum);
+	if (errnum != 0)
+		log_warnx("journal: fdatasync: %s", strerror(errnum));
 }
 
 /*
@@ -342,8 +366,10 @@ store_close(struct server *s)
 	if (st->journal == NULL)
 		return;
 	store_commit(s);
-	if (ev_is_active(&st->sync_timer))
+	if (ev_is_active(&st->sync_timer)) {
 		ev_timer_stop(s->loop, &st->sync_timer);
+		bgsync_stop(&st->bgsync);
+	}
 	if (journal_close(st->journal, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
 	st->journal = NULL;

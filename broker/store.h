@@ -12,6 +12,7 @@
 
 #include <ev.h>
 
+#include "bgsync.h"
 #include "journal.h"
 
 #define STORE_BATCH_MAX		4096	/* publishes waiting for one commit */
@@ -35,6 +36,7 @@ struct store {
 	size_t		 nbatch;
 	size_t		 batchcap;
 	ev_timer	 sync_timer;	/* everysec */
+	struct bgsync	 bgsync;	/* everysec: its fdatasync thread */
 	int		 failing;	/* last write failed (logged once) */
 	uint64_t	 refused;	/* publishes refused by the store */
 };

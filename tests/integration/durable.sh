@@ -40,6 +40,8 @@ journal_synced() {
 	test "$(stat_of "$_st" journal_last_sync)" -gt 0
 }
 check "stats: the everysec timer synced, and says when" wait_until journal_synced
+check "the sync runs on a thread of its own, off the event loop" \
+    test "$(ls "/proc/$one_pid/task" | wc -l)" -ge 2
 
 stop_broker one
 ok $? "SIGTERM: the broker exits 0"
