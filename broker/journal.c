@@ -1355,6 +1355,17 @@ fail:
 	return (-1);
 }
 
+/* Writes the buffered records: 1 when written bytes are unsynced, else 0. */
+static int
+journal_flush(struct journal *j, char *err, size_t errlen)
+{
+	if (j->fd == -1)
+		return (0);
+	if (journal_write(j, err, errlen) == -1)
+		return (-1);
+	return (j->dirty);
+}
+
 /*
  * Writes the buffered records and makes everything written durable (one
  * fdatasync for all of them: group commit).  -1 when either fails: the
@@ -1363,21 +1374,19 @@ fail:
 int
 journal_sync(struct journal *j, char *err, size_t errlen)
 {
-	if (j->fd == -1)
-		return (0);
-	if (journal_write(j, err, errlen) == -1)
-		return (-1);
-	if (!j->dirty)
-		return (0);
+	int	r;
+
+	if ((r = journal_flush(j, err, errlen)) <= 0)
+		return (r);
+	j->dirty = 0;
 	if (fdatasync(j->fd) == -1) {
+		r = errno;
 		journal_err(err, errlen, "%s: fdatasync: %s", j->dir,
-		    strerror(errno));
-		j->st.write_errors++;
+		    strerror(r));
+		journal_sync_end(j, r);
 		return (-1);
 	}
-	j->dirty = 0;
-	j->st.syncs++;
-	j->st.last_sync = journal_now();
+	journal_sync_end(j, 0);
 	return (0);
 }
 
@@ -1390,13 +1399,11 @@ journal_sync(struct journal *j, char *err, size_t errlen)
 int
 journal_sync_begin(struct journal *j, int *fd, char *err, size_t errlen)
 {
+	int	r;
+
 	*fd = -1;
-	if (j->fd == -1)
-		return (0);
-	if (journal_write(j, err, errlen) == -1)
-		return (-1);
-	if (!j->dirty)
-		return (0);
+	if ((r = journal_flush(j, err, errlen)) <= 0)
+		return (r);
 	if ((*fd = fcntl(j->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 		journal_err(err, errlen, "%s: dup: %s", j->dir,
 		    strerror(errno));
