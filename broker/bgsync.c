@@ -76,15 +76,11 @@ bgsync_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	pthread_mutex_lock(&b->lock);
-	if (b->syncing) {		/* a wake-up for an earlier one */
-		pthread_mutex_unlock(&b->lock);
-		return;
-	}
-	r = b->result;
-	pthread_mutex_unlock(&b->lock);
 	if (!b->busy)
 		return;
+	pthread_mutex_lock(&b->lock);
+	r = b->result;
+	pthread_mutex_unlock(&b->lock);
 	b->busy = 0;
 	b->cb(r, b->arg);
 }

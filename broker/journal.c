@@ -62,7 +62,7 @@
 #define JOURNAL_RUN_TMP		"journal.run.tmp"
 #define JOURNAL_RUN_MAX		256	/* bytes of journal.run */
 #define JOURNAL_BOOT_ID		"/proc/sys/kernel/random/boot_id"
-#define JOURNAL_BOOT_MAX	64	/* bytes of a boot id kept */
+#define JOURNAL_BOOT_MAX	64	/* bytes of a boot id kept (%63s below) */
 #define JOURNAL_SUFFIX		".jnl"
 #define JOURNAL_NAME_LEN	(16 + 4)	/* hex seq + suffix */
 #define JOURNAL_HEAD_LEN	(JOURNAL_HEADER_LEN + 1 + 4 + 8 + 8)

@@ -327,7 +327,6 @@ store_sync_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct server	*s = w->data;
 	struct store	*st = &s->store;
 	char		 err[512];
-
 	int		 fd;
 
 	(void)loop;
